@@ -1,0 +1,50 @@
+# A thin wrapper around CMake: `make run` and `make test` are the README's
+# quick start. Each first installs missing Debian packages (scripts/deps.sh).
+#
+#   make / make all   build build/ (RelWithDebInfo); binaries in build/bin/
+#   make run          build, then a short `warp bench` (the main job)
+#   make test         build and test build/, build-asan/, build-tsan/
+#   make bench        build, then the longer benchmark run
+#   make format       clang-format -i every .c/.h
+#   make format-check report files clang-format would change (no edits)
+#   make clean        remove every build tree
+
+MAKEFLAGS += --no-print-directory
+
+JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD     ?= build
+BUILD_TYPE ?= RelWithDebInfo
+WARP      := $(BUILD)/bin/warp
+BENCH_ARGS := bench --workload simple --keys 1000000 --value-size 100 --threads 1,2
+
+FORMAT_FILES = $(shell find include src tests cli -name '*.[ch]' 2>/dev/null)
+
+.PHONY: all build run bench test format format-check clean
+
+all: build
+
+build:
+	@scripts/deps.sh build
+	cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+	cmake --build $(BUILD) -j $(JOBS)
+
+run: build
+	$(WARP) $(BENCH_ARGS) --seconds 2
+
+bench: build
+	$(WARP) $(BENCH_ARGS) --seconds 3
+
+test:
+	@scripts/deps.sh test
+	@JOBS=$(JOBS) scripts/test.sh
+
+format:
+	@scripts/deps.sh format
+	$(if $(FORMAT_FILES),clang-format -i $(FORMAT_FILES))
+
+format-check:
+	@scripts/deps.sh format
+	$(if $(FORMAT_FILES),clang-format --dry-run --Werror $(FORMAT_FILES))
+
+clean:
+	rm -rf build build-asan build-tsan

@@ -1,0 +1,26 @@
+/*
+ * common.h - helpers shared by the subcommands that work on a data
+ * directory (check, dump, load): engine options from --opt, and the test
+ * that a directory holds a store.
+ */
+#ifndef WARP_CLI_COMMON_H
+#define WARP_CLI_COMMON_H
+
+#include <stdbool.h>
+
+#include "warp.h"
+
+/* Apply "--opt NAME=VALUE"'s `spec` to `opts`. On error prints
+ * "warp CMD: ..." on stderr (naming the valid options for an unknown name)
+ * and returns false; `opts` is unchanged then. */
+bool cli_set_opt(warp_options *opts, const char *cmd, const char *spec);
+
+/* Whether `dir` is an existing WarpEngine data directory, i.e. holds
+ * universe.manifest. If not, prints why on stderr and returns false. Used
+ * before warp_open(), which would otherwise create an empty store. */
+bool cli_is_store(const char *cmd, const char *dir);
+
+/* Print "warp CMD: warp_open DIR: <error>[: <detail>]" on stderr. */
+void cli_open_failed(const char *cmd, const char *dir, int rc);
+
+#endif /* WARP_CLI_COMMON_H */

@@ -1,0 +1,469 @@
+/*
+ * warp.h - the public API of libwarp, the WarpEngine key-value engine.
+ *
+ * This header is the whole public interface and its manual.
+ *
+ * THE MODEL
+ *   A store maps keys to values. Both are arbitrary byte strings: they may
+ *   contain NUL bytes, and the empty key (length 0) is a valid key. A store is
+ *   opened with warp_open() and closed with warp_close().
+ *
+ *   Every key is routed  key -> 64-bit hash (XXH3) -> slot -> shard.
+ *   There are WARP_SLOTS slots, a fixed space; a slot table maps each slot to
+ *   one of `shards` shards. Keys with the same slot always live in the same
+ *   shard. Later versions move slots between shards online (rebalancing) and
+ *   use the slot to co-locate related keys; the shard a key is reported in is
+ *   therefore the shard that holds it *now*.
+ *
+ * THREADS
+ *   Every function may be called by any number of threads at once on the same
+ *   warp_db, except warp_close(), which must be the last call on a handle and
+ *   must not run concurrently with any other call on it. Reads never take a
+ *   lock: they run under epoch-based reclamation and never wait for writers.
+ *   Writers lock only the shard they write to.
+ *
+ * ERRORS
+ *   Every function that can fail returns an int: WARP_OK (0) on success, or
+ *   one of the negative WARP_E* codes below. WARP_NOTFOUND is negative too,
+ *   but it is an answer, not a failure. warp_strerror() names every code.
+ *   Unless a function says otherwise, on error nothing is modified: no key,
+ *   value or hint, and no counter but the memory figures (a call that fails
+ *   with WARP_ENOMEM may keep capacity it reserved before the allocation
+ *   that failed, such as a grown table).
+ *
+ * OWNERSHIP
+ *   The library never keeps a pointer the caller passed in once the call
+ *   returns: keys, values and option strings are copied. Memory the library
+ *   hands back says how it is released, next to the function that returns it.
+ */
+#ifndef WARP_H
+#define WARP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WARP_VERSION_MAJOR 0
+#define WARP_VERSION_MINOR 1
+#define WARP_VERSION_PATCH 0
+
+/* The number of slots: the fixed routing space between keys and shards. */
+#define WARP_SLOTS 16384
+
+/* ------------------------------------------------------------------------ */
+/* Result codes                                                              */
+/* ------------------------------------------------------------------------ */
+
+enum {
+    WARP_OK = 0,
+    WARP_NOTFOUND = -1, /* the key does not exist (an answer, not a failure) */
+    WARP_EINVAL = -2,   /* an argument is invalid: NULL, out of range, ... */
+    WARP_ENOMEM = -3,   /* an allocation failed; the store is unchanged */
+    WARP_ETOOBIG =
+        -4, /* key or value longer than max_key_size / max_value_size */
+    WARP_ERANGE = -5,    /* the caller's buffer is too small for the value */
+    WARP_ENOOPT = -6,    /* no option has that name */
+    WARP_EIO = -7,       /* an I/O error */
+    WARP_ENOSPC = -8,    /* no space left on the device */
+    WARP_EBUSY = -9,     /* the data directory is held by another process */
+    WARP_ECORRUPT = -10, /* a file failed its checksum or format check */
+};
+
+/* A static, human-readable description of a result code. Never NULL; an
+ * unknown code gives "unknown error". Thread-safe. */
+const char *warp_strerror(int rc);
+
+/* ------------------------------------------------------------------------ */
+/* Options                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/* A custom allocator. The engine routes every heap allocation it makes for
+ * the store through it (tests use it to fail the N-th allocation). `alloc`
+ * returns NULL on failure; `release` accepts NULL. Both must be thread-safe.
+ * `size` passed to release is the size passed to alloc. Returned memory
+ * must be aligned to at least 8 bytes (malloc's alignment is fine). */
+typedef struct warp_allocator {
+    void *(*alloc)(void *ctx, size_t size);
+    void (*release)(void *ctx, void *ptr, size_t size);
+    void *ctx;
+} warp_allocator;
+
+/* Store options. Always initialise with warp_options_init(), which writes
+ * the documented defaults; then change fields directly or by name with
+ * warp_options_set(). New fields are only ever added at the end, so code
+ * written against an older header keeps working when it calls
+ * warp_options_init() first.
+ *
+ *   name              default    range / meaning
+ *   shards            16         1 .. WARP_SLOTS. A store with a data
+ *                                directory keeps the count it was created
+ *                                with; the option is then ignored.
+ *   max_key_size      65536      0 .. 16777215 bytes
+ *   max_value_size    67108864   0 .. 4294967295 bytes (64 MiB)
+ *   huge_pages        yes        ask the kernel for transparent huge pages
+ *                                for item memory
+ *   fsync             everysec   always: a write returns once it is on disk;
+ *                                concurrent writers share one sync (group
+ *                                commit). everysec: synced in the background
+ *                                once a second; a process crash loses
+ *                                nothing, power loss about a second. never:
+ *                                the OS decides.
+ *   recovery          strict     strict: damage before the WAL's tail
+ *                                refuses the open. salvage: skip damaged
+ *                                records, open, and report what was skipped.
+ *   checkpoint_interval 300000   ms between automatic checkpoints; 0: none
+ *   checkpoint_wal_bytes 268435456  WAL bytes that trigger a checkpoint;
+ *                                0: none
+ *   wal_segment_size  8388608    bytes per WAL segment file (64 KiB .. 1 GiB),
+ *                                reserved on disk when the segment starts
+ */
+typedef enum warp_fsync {
+    WARP_FSYNC_EVERYSEC = 0,
+    WARP_FSYNC_ALWAYS = 1,
+    WARP_FSYNC_NEVER = 2,
+} warp_fsync;
+
+typedef enum warp_recovery_mode {
+    WARP_RECOVERY_STRICT = 0,
+    WARP_RECOVERY_SALVAGE = 1,
+} warp_recovery_mode;
+
+typedef struct warp_options {
+    uint32_t shards;
+    uint32_t max_key_size;
+    uint64_t max_value_size;
+    bool huge_pages;
+    warp_allocator
+        allocator; /* defaults to malloc/free; not settable by name */
+    warp_fsync fsync;
+    warp_recovery_mode recovery;
+    uint64_t checkpoint_interval; /* ms */
+    uint64_t checkpoint_wal_bytes;
+    uint64_t wal_segment_size;
+} warp_options;
+
+/* Fill `opts` with the defaults. Never fails. */
+void warp_options_init(warp_options *opts);
+
+/* Set the option called `name` from its string form `value`: decimal
+ * integers ("4096"), optionally with a k/m/g suffix for sizes ("64m"), and
+ * booleans as yes/no, true/false, on/off or 1/0.
+ * Returns WARP_OK, WARP_ENOOPT for an unknown name, or WARP_EINVAL for a
+ * value that does not parse or is out of range (or a NULL argument).
+ * On error `opts` is unchanged. Thread-safe for distinct `opts`. */
+int warp_options_set(warp_options *opts, const char *name, const char *value);
+
+/* Format the option called `name` into `buf` (NUL-terminated, at most
+ * `cap` bytes with the NUL). Returns WARP_OK, WARP_ENOOPT, WARP_EINVAL for
+ * NULL arguments, or WARP_ERANGE if `cap` is too small. */
+int warp_options_get(const warp_options *opts, const char *name, char *buf,
+                     size_t cap);
+
+/* The names of every option settable by name, as a NULL-terminated static
+ * array, in documentation order. */
+const char *const *warp_option_names(void);
+
+/* ------------------------------------------------------------------------ */
+/* Opening and closing                                                       */
+/* ------------------------------------------------------------------------ */
+
+typedef struct warp_db warp_db;
+
+/* Open a store. `path` names a data directory, created if missing (its
+ * parent must exist); NULL gives a purely in-memory store. `opts` may be
+ * NULL for the defaults. On success *out receives the handle, released
+ * with warp_close(). On error *out is set to NULL.
+ *
+ * With a directory, every put and delete is logged before it is applied,
+ * and opening recovers: it loads each shard's newest snapshot, replays the
+ * WAL after it, cuts a torn tail (a write the crash interrupted), and
+ * appends from there. See docs/FORMATS.md for the directory's layout.
+ *
+ * Errors: WARP_EINVAL (NULL out, invalid options), WARP_ENOMEM, WARP_EBUSY
+ * (another process has the directory open), WARP_ECORRUPT (damage before
+ * the WAL's tail, or a bad manifest; warp_open_error() says where),
+ * WARP_EIO, WARP_ENOSPC. */
+int warp_open(const char *path, const warp_options *opts, warp_db **out);
+
+/* The message of the last warp_open() failure on this thread that has
+ * more to say than its code (the file and offset of damage), or "". */
+const char *warp_open_error(void);
+
+/* Close the store and free everything it holds. NULL is accepted. With a
+ * data directory, first makes every acknowledged write durable (in every
+ * fsync mode). Must not race with any other call on `db`; every pointer
+ * into the store is invalid afterwards. */
+void warp_close(warp_db *db);
+
+/* Make every write acknowledged so far durable now. WARP_OK for an
+ * in-memory store. Errors: WARP_EIO. */
+int warp_sync(warp_db *db);
+
+/* Write a snapshot of every shard now, while reads and writes go on, then
+ * delete the WAL that it makes unnecessary. Returns WARP_OK, WARP_EINVAL
+ * (no data directory), WARP_EIO, WARP_ENOSPC or WARP_ENOMEM. On error the
+ * previous snapshot and the WAL stay as they were. */
+int warp_checkpoint(warp_db *db);
+
+/* What the last open recovered. All zero for an in-memory store. */
+typedef struct warp_recovery {
+    uint64_t snapshot_records; /* pairs loaded from snapshots */
+    uint64_t wal_records;      /* WAL records replayed */
+    uint64_t wal_segments;     /* WAL segment files read */
+    uint64_t torn_bytes;       /* cut from torn WAL tails */
+    uint64_t skipped_bytes;    /* damaged bytes salvage skipped */
+    uint64_t skipped_regions;  /* damaged regions salvage skipped */
+    uint64_t micros;           /* time the recovery took */
+} warp_recovery;
+
+/* Returns WARP_OK, or WARP_EINVAL for NULL arguments. */
+int warp_recovery_get(warp_db *db, warp_recovery *r);
+
+/* Durability counters. */
+typedef struct warp_durability {
+    uint64_t wal_bytes;          /* bytes appended to the WAL since open */
+    uint64_t syncs;              /* sync rounds (group commits, everysec) */
+    uint64_t synced_writes;      /* fsync=always writes acknowledged by them */
+    uint64_t checkpoints;        /* checkpoints finished since open */
+    uint64_t last_checkpoint_ms; /* when the last one finished (Unix ms) */
+    uint64_t sync_errors;        /* failed syncs */
+} warp_durability;
+
+/* Returns WARP_OK, or WARP_EINVAL for NULL arguments. */
+int warp_durability_get(warp_db *db, warp_durability *d);
+
+/* Verify the data directory `path` without opening it as a store: every
+ * snapshot block and WAL record checksum. Fills *r and returns WARP_OK
+ * (no damage; a torn WAL tail is counted but is not damage), WARP_ECORRUPT
+ * (r->error names the first damage), or WARP_EIO. */
+typedef struct warp_check_report {
+    uint64_t snapshots, snapshot_records;
+    uint64_t wal_segments, wal_records;
+    uint64_t torn_bytes;
+    uint64_t damaged; /* files with damage */
+    char error[4608];
+} warp_check_report;
+
+int warp_check(const char *path, warp_check_report *r);
+
+/* ------------------------------------------------------------------------ */
+/* Put options and placement                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* The access-pattern hint of a put, as upstream has it. */
+typedef enum warp_access_pattern {
+    WARP_ACCESS_BALANCED = 0, /* the default: the priority decides */
+    WARP_ACCESS_HOT = 1,
+    WARP_ACCESS_WARM = 2,
+    WARP_ACCESS_COLD = 3,
+} warp_access_pattern;
+
+/* The priority hint of a put, as upstream has it. */
+typedef enum warp_priority {
+    WARP_PRIORITY_NORMAL = 0, /* the default */
+    WARP_PRIORITY_CRITICAL = 1,
+    WARP_PRIORITY_HIGH = 2,
+    WARP_PRIORITY_LOW = 3,
+    WARP_PRIORITY_BACKGROUND = 4,
+} warp_priority;
+
+/* The temperature class the hints give a key (upstream's routing table):
+ * access pattern hot/warm/cold gives that class; balanced goes by priority:
+ * critical/high -> hot, normal -> warm, low/background -> cold. Later
+ * versions place and tier keys by it. */
+typedef enum warp_class {
+    WARP_CLASS_HOT = 0,
+    WARP_CLASS_WARM = 1,
+    WARP_CLASS_COLD = 2,
+} warp_class;
+
+/* Hints for a put. A NULL warp_put_options means all defaults (zero). */
+typedef struct warp_put_options {
+    warp_access_pattern access_pattern;
+    warp_priority priority;
+} warp_put_options;
+
+/* Where a key lives, and the hints stored with it. Filled by put and get. */
+typedef struct warp_placement {
+    uint32_t shard; /* 0 .. shards-1 */
+    uint32_t slot;  /* 0 .. WARP_SLOTS-1 */
+    warp_class klass;
+    warp_access_pattern access_pattern;
+    warp_priority priority;
+} warp_placement;
+
+/* The class upstream's routing table gives these hints. Out-of-range
+ * values count as the defaults (balanced, normal). */
+warp_class warp_class_of(warp_access_pattern access_pattern,
+                         warp_priority priority);
+
+/* Static names: "hot", "balanced", "critical", ...; "?" when out of range. */
+const char *warp_class_name(warp_class c);
+const char *warp_access_pattern_name(warp_access_pattern a);
+const char *warp_priority_name(warp_priority p);
+
+/* Parse the names above (case-sensitive). Return WARP_OK or WARP_EINVAL,
+ * leaving *out unchanged on error. */
+int warp_access_pattern_parse(const char *s, warp_access_pattern *out);
+int warp_priority_parse(const char *s, warp_priority *out);
+
+/* ------------------------------------------------------------------------ */
+/* Single-key operations                                                     */
+/* ------------------------------------------------------------------------ */
+
+/* Store `val` under `key`, replacing any earlier value and hints. The
+ * bytes are copied. `key` and `val` may be NULL only when their length is
+ * 0. `opts` may be NULL (defaults); out-of-range hint values are
+ * WARP_EINVAL. If `where` is not NULL it receives the key's placement.
+ * Errors: WARP_EINVAL, WARP_ETOOBIG, WARP_ENOMEM (store unchanged). */
+int warp_put(warp_db *db, const void *key, size_t klen, const void *val,
+             size_t vlen, const warp_put_options *opts, warp_placement *where);
+
+/* Copy the value of `key` into `buf` (capacity `cap`). *vlen (if `vlen`
+ * is not NULL) receives the value's length whenever the key exists, even
+ * if it does not fit; then the
+ * call returns WARP_ERANGE and `buf` is untouched, so the caller can retry
+ * with a larger buffer. `buf` may be NULL when `cap` is 0, to ask for the
+ * length alone. If `where` is not NULL it receives the placement when the
+ * key exists. Returns WARP_OK, WARP_NOTFOUND, WARP_ERANGE, WARP_EINVAL,
+ * WARP_ETOOBIG (a key longer than max_key_size, which cannot exist), or
+ * WARP_ENOMEM (only on a thread's first call, which allocates its 64-byte
+ * reader record). Never blocks on writers. */
+int warp_get(warp_db *db, const void *key, size_t klen, void *buf, size_t cap,
+             size_t *vlen, warp_placement *where);
+
+/* Like warp_get(), but the library allocates the value with malloc() (one
+ * byte longer, NUL-terminated for convenience); the caller frees *val with
+ * warp_free(). On any result but WARP_OK, *val is set to NULL.
+ * This allocation does not go through warp_options.allocator: it belongs
+ * to the caller. Errors: WARP_NOTFOUND, WARP_EINVAL, WARP_ENOMEM. */
+int warp_get_alloc(warp_db *db, const void *key, size_t klen, void **val,
+                   size_t *vlen, warp_placement *where);
+
+/* Free memory returned by warp_get_alloc(). NULL is accepted. */
+void warp_free(void *ptr);
+
+/* Remove `key`. Returns WARP_OK if it existed, WARP_NOTFOUND if not (the
+ * store is unchanged), WARP_EINVAL, WARP_ETOOBIG, or WARP_ENOMEM (the shard
+ * could not grow its list of memory awaiting release; nothing changed). */
+int warp_delete(warp_db *db, const void *key, size_t klen);
+
+/* Whether `key` exists: WARP_OK if it does, WARP_NOTFOUND if not, or an
+ * error as for warp_get(). */
+int warp_exists(warp_db *db, const void *key, size_t klen);
+
+/* ------------------------------------------------------------------------ */
+/* Batch operations                                                          */
+/* ------------------------------------------------------------------------ */
+
+/* One key of a batch get. The caller fills key, klen, buf and cap; the call
+ * fills rc (WARP_OK, WARP_NOTFOUND, WARP_ERANGE, WARP_EINVAL or
+ * WARP_ETOOBIG), vlen and where, with the same meaning as warp_get(). */
+typedef struct warp_get_item {
+    const void *key;
+    size_t klen;
+    void *buf;
+    size_t cap;
+    int rc;
+    size_t vlen;
+    warp_placement where;
+} warp_get_item;
+
+/* Look up `n` keys in one call. The lookups are pipelined: hashes are
+ * computed and memory is prefetched for a group of keys before any is
+ * read, which hides most memory latency. Each item gets its own rc; the
+ * call returns WARP_OK if every item was looked up (hits and misses alike),
+ * or WARP_EINVAL if `items` is NULL with n > 0. */
+int warp_get_batch(warp_db *db, warp_get_item *items, size_t n);
+
+/* One key of a batch put. The caller fills key, klen, val, vlen and opts
+ * (NULL for defaults); the call fills where on success. */
+typedef struct warp_put_item {
+    const void *key;
+    size_t klen;
+    const void *val;
+    size_t vlen;
+    const warp_put_options *opts;
+    warp_placement where;
+} warp_put_item;
+
+/* Store `n` key-value pairs in one call, in order (a key that appears
+ * twice ends with its last value). All or nothing: every item is
+ * validated and all memory is reserved before the first is applied, so on
+ * any error (WARP_EINVAL, WARP_ETOOBIG, WARP_ENOMEM) the store is unchanged
+ * and *failed (if not NULL) receives the index of the offending item, or
+ * n when the failure belongs to no single item. Concurrent readers may see
+ * some items of a batch before others. */
+int warp_put_batch(warp_db *db, warp_put_item *items, size_t n, size_t *failed);
+
+/* ------------------------------------------------------------------------ */
+/* Introspection                                                             */
+/* ------------------------------------------------------------------------ */
+
+/* Counters of a store. Every figure is measured by the engine. */
+typedef struct warp_stats {
+    uint64_t keys;           /* live keys */
+    uint64_t key_bytes;      /* sum of key lengths */
+    uint64_t value_bytes;    /* sum of value lengths */
+    uint64_t memory_bytes;   /* bytes the engine holds for the data: the
+                              * item pages it has handed out (headers,
+                              * rounding, free chunks), large items, the
+                              * index tables, memory awaiting release, and
+                              * the store's fixed structures. Not counted:
+                              * the untouched rest of the newest 8 MiB
+                              * page region (pages are taken from it 64 KiB
+                              * at a time). */
+    uint64_t overhead_bytes; /* memory_bytes - key_bytes - value_bytes */
+    uint64_t puts, deletes;  /* writes applied (batch items count); reads are
+                              * not counted here, so that the read path
+                              * writes no shared memory */
+    uint32_t shards;
+    uint64_t table_growths; /* incremental table resizes started */
+} warp_stats;
+
+/* Fill *st with a consistent-enough snapshot (each counter is exact; they
+ * are not read atomically together). Returns WARP_OK or WARP_EINVAL. */
+int warp_stats_get(warp_db *db, warp_stats *st);
+
+/* Per-shard counters, for shard `shard` (0 .. shards-1). */
+typedef struct warp_shard_stats {
+    uint64_t keys;
+    uint64_t key_bytes;
+    uint64_t value_bytes;
+    uint64_t memory_bytes;
+    uint32_t slots; /* slots the slot table maps to this shard */
+} warp_shard_stats;
+
+/* Returns WARP_OK, or WARP_EINVAL for a NULL argument or bad shard. */
+int warp_shard_stats_get(warp_db *db, uint32_t shard, warp_shard_stats *st);
+
+/* The placement `key` would get (its slot and the shard that slot maps to
+ * now), whether or not the key exists. Hint fields are the defaults.
+ * Returns WARP_OK or WARP_EINVAL. */
+int warp_locate(warp_db *db, const void *key, size_t klen,
+                warp_placement *where);
+
+/* The number of shards the store was opened with, or 0 for NULL. */
+uint32_t warp_shard_count(const warp_db *db);
+
+/* Called by warp_foreach() for each pair; key and value are valid only
+ * during the call. Return 0 to go on, anything else to stop. */
+typedef int (*warp_foreach_fn)(void *ctx, const void *key, size_t klen,
+                               const void *val, size_t vlen,
+                               const warp_placement *where);
+
+/* Call fn for every pair, slot by slot. Each slot is read under its
+ * shard's lock, so a slot is seen as of one moment; writes to other slots
+ * may or may not be seen. Don't write to the store from fn. Returns
+ * WARP_OK, WARP_EINVAL, or fn's nonzero result. */
+int warp_foreach(warp_db *db, warp_foreach_fn fn, void *ctx);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* WARP_H */

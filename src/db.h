@@ -1,0 +1,56 @@
+/*
+ * db.h - the store handle, shared by the modules that make up a store:
+ * warp.c (the API and data path) and persist.c (the data directory).
+ */
+#ifndef WARP_DB_H
+#define WARP_DB_H
+
+#include <stdatomic.h>
+#include <stdint.h>
+
+#include "mem.h"
+#include "shard.h"
+#include "slab.h"
+#include "table.h"
+#include "warp.h"
+
+typedef struct persist persist;
+
+struct warp_db {
+    warp_options opts;
+    mem m;
+    page_pool pool;
+    uint32_t nshards;
+    shard *shards; /* 64-byte aligned, inside shards_raw */
+    void *shards_raw;
+    persist *p; /* the data directory, or NULL in memory */
+    _Atomic uint16_t slot_shard[WARP_SLOTS]; /* the slot table */
+    table_root slots[WARP_SLOTS];            /* each slot's tables */
+};
+
+_Static_assert(WARP_SLOTS <= 1u << 16, "slot_shard holds 16-bit ids");
+
+static inline uint32_t db_slot_shard(const warp_db *db, uint32_t slot)
+{
+    return atomic_load_explicit(&((warp_db *)db)->slot_shard[slot],
+                                memory_order_acquire);
+}
+
+/* Apply a put or delete to memory only, as WAL replay and snapshot loading
+ * do: no log, no durability wait. Returns WARP_OK or WARP_ENOMEM. */
+int db_apply_put(warp_db *db, const void *key, uint32_t klen, const void *val,
+                 uint32_t vlen, uint8_t hints);
+int db_apply_del(warp_db *db, const void *key, uint32_t klen);
+
+/* fsync=always: apply (rc WARP_OK) or drop (rc an error) shard `sh`'s
+ * pending writes whose commit ticket is at most `upto`, and tell their
+ * waiting writers the result. Shard lock held. */
+void db_settle(warp_db *db, shard *sh, uint64_t upto, int rc);
+
+/* Hints packed as the WAL and snapshots store them. */
+static inline uint8_t hints_pack(unsigned access, unsigned priority)
+{
+    return (uint8_t)((access & 3u) | (priority & 7u) << 2);
+}
+
+#endif

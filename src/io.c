@@ -1,0 +1,122 @@
+/* io.c - the system's file operations, and the pointer tests swap. */
+#include "io.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "warp.h"
+
+static int sys_open(const char *path, int flags, mode_t mode)
+{
+    return open(path, flags | O_CLOEXEC, mode);
+}
+
+static int sys_fallocate(int fd, off_t off, off_t len)
+{
+    int rc = posix_fallocate(fd, off, len);
+    if (rc) {
+        errno = rc;
+        return -1;
+    }
+    return 0;
+}
+
+static void *sys_mmap(size_t len, int fd)
+{
+    void *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+    return p == MAP_FAILED ? NULL : p;
+}
+
+const io_ops io_system = {
+    .open = sys_open,
+    .close = close,
+    .pwrite = pwrite,
+    .pread = pread,
+    .fdatasync = fdatasync,
+    .syncfs = syncfs,
+    .fallocate = sys_fallocate,
+    .ftruncate = ftruncate,
+    .rename = rename,
+    .unlink = unlink,
+    .mkdir = mkdir,
+    .mmap = sys_mmap,
+};
+
+const io_ops *io = &io_system;
+
+void io_set_ops(const io_ops *ops)
+{
+    io = ops ? ops : &io_system;
+}
+
+int io_write_all(int fd, const void *buf, size_t n, off_t off)
+{
+    const char *p = buf;
+
+    while (n) {
+        ssize_t w = io->pwrite(fd, p, n, off);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (w == 0) {
+            errno = ENOSPC;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+        off += w;
+    }
+    return 0;
+}
+
+int io_read_all(int fd, void *buf, size_t n, off_t off)
+{
+    char *p = buf;
+
+    while (n) {
+        ssize_t r = io->pread(fd, p, n, off);
+        if (r < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        if (r == 0) {
+            errno = EIO;
+            return -1;
+        }
+        p += r;
+        n -= (size_t)r;
+        off += r;
+    }
+    return 0;
+}
+
+int io_sync_dir(const char *path)
+{
+    int fd = io->open(path, O_RDONLY | O_DIRECTORY, 0), rc;
+
+    if (fd < 0)
+        return -1;
+    rc = io->fdatasync(fd);
+    io->close(fd);
+    return rc;
+}
+
+int io_error(int err)
+{
+    switch (err) {
+    case ENOSPC:
+    case EDQUOT:
+        return WARP_ENOSPC;
+    case ENOMEM:
+        return WARP_ENOMEM;
+    default:
+        return WARP_EIO;
+    }
+}

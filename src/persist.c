@@ -1,0 +1,919 @@
+/*
+ * persist.c - the data directory: lock, manifest, recovery, group commit,
+ * checkpoints, and the background thread.
+ *
+ * LAYOUT (docs/FORMATS.md has every byte)
+ *   DIR/LOCK              flock()ed while a process has the store open
+ *   DIR/universe.manifest JSON: format version, creation time, the
+ *                         configuration the store was created with,
+ *                         upstream's cosmic_constants
+ *   DIR/wal/              SSSSS-NNNNNNNNNN.wal: shard S's WAL segment N
+ *   DIR/snapshots/        SSSSS-NNNNNNNNNN.snap: shard S's snapshot, to be
+ *                         followed by its WAL from segment N on
+ *   DIR/warp.log          what recovery and checkpoints did, one line each
+ *
+ * GROUP COMMIT (fsync=always)
+ *   A writer appends its record under its shard lock and takes a commit
+ *   ticket there (tickets count up). It then waits, without locks, until
+ *   `done` reaches its ticket. The first waiter to find no sync running
+ *   becomes the leader: it waits (200 us at most) for as many writers as
+ *   recent groups had, notes the newest ticket, syncs every dirty log
+ *   (one fdatasync, or one syncfs for several: each fdatasync costs a
+ *   device flush), applies the group's writes to memory (each shard's
+ *   writes wait, in log order, on its pending list), sets `done` and
+ *   wakes everyone: a write is visible only once it is durable. Writers that
+ * arrive during a sync form the next group. If a sync fails, the leader locks
+ *   every shard, erases every record not yet durable from the logs (no new
+ *   ticket can be taken meanwhile), and fails every ticket issued so far:
+ *   none of those writes is applied, and the logs stay consistent.
+ *
+ * CHECKPOINT (per shard, while reads and writes go on)
+ *   1. Under the shard lock, switch its WAL to a new segment N. Every
+ *      record before N is applied to memory by then (fsync=always waits
+ *      for a group commit, whose leader applies them).
+ *   2. Without the lock, write every pair of the shard's slots to the
+ *      snapshot for N, a slot at a time inside an epoch section. Writes
+ *      that land meanwhile may or may not be in it: they are in the WAL
+ *      from N on, and replaying them over the snapshot gives their final
+ *      value (a put replays as itself, a delete as itself).
+ *   3. fsync and rename the snapshot, then delete the WAL segments before
+ *      N and the older snapshots.
+ *   A crash at any point leaves either the old snapshot with all the WAL
+ *   after it, or the new snapshot with the WAL after it.
+ */
+#include "persist.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "epoch.h"
+#include "io.h"
+#include "snapshot.h"
+#include "wal.h"
+
+#define MANIFEST_VERSION 1
+#define FAIL_HISTORY     64
+#define COMMIT_GATHER_US 200 /* longest a leader waits for its group */
+
+struct persist {
+    char *dir, *waldir, *snapdir;
+    int lock_fd;
+    FILE *log;
+    warp_recovery recovery;
+
+    /* group commit */
+    pthread_mutex_t commit_lock;
+    pthread_cond_t commit_cond;
+    uint64_t issued, done;
+    uint64_t last_group; /* group size to wait for: recent largest */
+    bool syncing;
+    struct {
+        uint64_t lo, hi;
+        int rc;
+    } failed[FAIL_HISTORY]; /* recent failed ticket ranges */
+    unsigned nfailed;
+
+    /* background thread */
+    pthread_t thread;
+    bool thread_started, stop;
+    pthread_mutex_t bg_lock;
+    pthread_cond_t bg_cond;
+    pthread_mutex_t checkpoint_lock; /* one checkpoint at a time */
+    uint64_t wal_at_checkpoint;      /* wal bytes when the last one began */
+
+    _Atomic uint64_t syncs, synced_writes, checkpoints, last_checkpoint_ms,
+        sync_errors;
+};
+
+static _Thread_local char open_error[4608];
+
+void persist_set_open_error(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(open_error, sizeof(open_error), fmt, ap);
+    va_end(ap);
+}
+
+const char *warp_open_error(void)
+{
+    return open_error;
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* One line in DIR/warp.log. */
+static void plog(persist *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void plog(persist *p, const char *fmt, ...)
+{
+    va_list ap;
+    char when[32];
+    time_t t = time(NULL);
+    struct tm tm;
+
+    if (!p->log)
+        return;
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    fprintf(p->log, "%s ", when);
+    va_start(ap, fmt);
+    vfprintf(p->log, fmt, ap);
+    va_end(ap);
+    fputc('\n', p->log);
+    fflush(p->log);
+}
+
+static char *join(const char *a, const char *b)
+{
+    size_t n = strlen(a) + strlen(b) + 2;
+    char *s = malloc(n);
+
+    if (s)
+        snprintf(s, n, "%s/%s", a, b);
+    return s;
+}
+
+/* --- manifest ------------------------------------------------------------- */
+
+static const char *fsync_name(warp_fsync f)
+{
+    return f == WARP_FSYNC_ALWAYS  ? "always"
+           : f == WARP_FSYNC_NEVER ? "never"
+                                   : "everysec";
+}
+
+static int manifest_write(persist *p, const warp_options *o)
+{
+    char path[4096], tmp[4100], when[32], body[2048];
+    time_t t = time(NULL);
+    struct tm tm;
+    int fd, n, rc = WARP_OK;
+
+    strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    n = snprintf(body, sizeof(body),
+                 "{\n"
+                 "  \"format\": \"warpengine\",\n"
+                 "  \"format_version\": %d,\n"
+                 "  \"universe_version\": \"1.0.0\",\n"
+                 "  \"physics_engine\": \"WarpEngine C %d.%d.%d\",\n"
+                 "  \"created_at\": \"%s\",\n"
+                 "  \"created_at_ms\": %" PRIu64 ",\n"
+                 "  \"config\": {\n"
+                 "    \"shards\": %" PRIu32 ",\n"
+                 "    \"slots\": %d,\n"
+                 "    \"fsync\": \"%s\",\n"
+                 "    \"wal_segment_size\": %" PRIu64 ",\n"
+                 "    \"max_key_size\": %" PRIu32 ",\n"
+                 "    \"max_value_size\": %" PRIu64 "\n"
+                 "  },\n"
+                 "  \"cosmic_constants\": {\n"
+                 "    \"planck_time_ns\": 5.39e-26,\n"
+                 "    \"light_speed_ops_per_sec\": 299792458,\n"
+                 "    \"entropy_rebalance_threshold\": 2.5,\n"
+                 "    \"cosmic_background_temp\": 2.7\n"
+                 "  }\n"
+                 "}\n",
+                 MANIFEST_VERSION, WARP_VERSION_MAJOR, WARP_VERSION_MINOR,
+                 WARP_VERSION_PATCH, when, now_ms(), o->shards, WARP_SLOTS,
+                 fsync_name(o->fsync), o->wal_segment_size, o->max_key_size,
+                 o->max_value_size);
+    snprintf(path, sizeof(path), "%s/universe.manifest", p->dir);
+    snprintf(tmp, sizeof(tmp), "%s.tmp", path);
+    fd = io->open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return io_error(errno);
+    if (io_write_all(fd, body, (size_t)n, 0) < 0 || io->fdatasync(fd) < 0 ||
+        io->rename(tmp, path) < 0 || io_sync_dir(p->dir) < 0)
+        rc = io_error(errno);
+    io->close(fd);
+    return rc;
+}
+
+/* The integer after "key": in a JSON text, or -1. */
+static long long json_int(const char *text, const char *key)
+{
+    char pat[64];
+    const char *at;
+
+    snprintf(pat, sizeof(pat), "\"%s\":", key);
+    if (!(at = strstr(text, pat)))
+        return -1;
+    return strtoll(at + strlen(pat), NULL, 10);
+}
+
+/* Read the manifest: 1 and *shards if it exists, 0 if not, or an error. */
+static int manifest_read(persist *p, uint32_t *shards)
+{
+    char path[4096], text[4096];
+    int fd;
+    ssize_t n;
+    long long v, sh;
+
+    snprintf(path, sizeof(path), "%s/universe.manifest", p->dir);
+    fd = io->open(path, O_RDONLY, 0);
+    if (fd < 0)
+        return errno == ENOENT ? 0 : io_error(errno);
+    n = io->pread(fd, text, sizeof(text) - 1, 0);
+    io->close(fd);
+    if (n < 0)
+        return io_error(errno);
+    text[n] = '\0';
+    v = json_int(text, "format_version");
+    sh = json_int(text, "shards");
+    if (v != MANIFEST_VERSION || sh < 1 || sh > WARP_SLOTS) {
+        persist_set_open_error("%s: not a WarpEngine manifest of format "
+                               "version %d (or damaged)",
+                               path, MANIFEST_VERSION);
+        return WARP_ECORRUPT;
+    }
+    *shards = (uint32_t)sh;
+    return 1;
+}
+
+/* --- open and close ------------------------------------------------------- */
+
+static int make_dir(const char *path)
+{
+    if (io->mkdir(path, 0755) == 0 || errno == EEXIST)
+        return WARP_OK;
+    persist_set_open_error("%s: %s", path, strerror(errno));
+    return io_error(errno);
+}
+
+static void persist_free(persist *p)
+{
+    if (!p)
+        return;
+    if (p->log)
+        fclose(p->log);
+    if (p->lock_fd >= 0)
+        io->close(p->lock_fd); /* releases the flock */
+    pthread_mutex_destroy(&p->commit_lock);
+    pthread_cond_destroy(&p->commit_cond);
+    pthread_mutex_destroy(&p->bg_lock);
+    pthread_cond_destroy(&p->bg_cond);
+    pthread_mutex_destroy(&p->checkpoint_lock);
+    free(p->dir);
+    free(p->waldir);
+    free(p->snapdir);
+    free(p);
+}
+
+int persist_begin(warp_db *db, const char *path, uint32_t *shards)
+{
+    persist *p = calloc(1, sizeof(*p));
+    char lockpath[4096], logpath[4096];
+    int rc;
+
+    if (!p)
+        return WARP_ENOMEM;
+    p->lock_fd = -1;
+    pthread_mutex_init(&p->commit_lock, NULL);
+    pthread_cond_init(&p->commit_cond, NULL);
+    pthread_mutex_init(&p->bg_lock, NULL);
+    pthread_cond_init(&p->bg_cond, NULL);
+    pthread_mutex_init(&p->checkpoint_lock, NULL);
+    rc = WARP_ENOMEM;
+    if (!(p->dir = strdup(path)) || !(p->waldir = join(path, "wal")) ||
+        !(p->snapdir = join(path, "snapshots")))
+        goto fail;
+    if ((rc = make_dir(p->dir)))
+        goto fail;
+    snprintf(lockpath, sizeof(lockpath), "%s/LOCK", p->dir);
+    p->lock_fd = io->open(lockpath, O_RDWR | O_CREAT, 0644);
+    if (p->lock_fd < 0) {
+        rc = io_error(errno);
+        persist_set_open_error("%s: %s", lockpath, strerror(errno));
+        goto fail;
+    }
+    if (flock(p->lock_fd, LOCK_EX | LOCK_NB) < 0) {
+        rc = errno == EWOULDBLOCK ? WARP_EBUSY : io_error(errno);
+        persist_set_open_error("%s: held by another process", p->dir);
+        goto fail;
+    }
+    if ((rc = make_dir(p->waldir)) || (rc = make_dir(p->snapdir)))
+        goto fail;
+    rc = manifest_read(p, shards);
+    if (rc == 0) {
+        warp_options o = db->opts;
+        o.shards = *shards;
+        rc = manifest_write(p, &o);
+    } else if (rc == 1) {
+        rc = WARP_OK;
+    }
+    if (rc)
+        goto fail;
+    snprintf(logpath, sizeof(logpath), "%s/warp.log", p->dir);
+    p->log = fopen(logpath, "ae");
+    db->p = p;
+    return WARP_OK;
+fail:
+    persist_free(p);
+    return rc;
+}
+
+/* --- recovery ------------------------------------------------------------- */
+
+static int replay_record(void *ctx, const wal_record *r)
+{
+    warp_db *db = ctx;
+
+    if (r->op == WAL_OP_PUT)
+        return db_apply_put(db, r->key, r->klen, r->val, r->vlen, r->hints);
+    return db_apply_del(db, r->key, r->klen);
+}
+
+static int load_pair(void *ctx, const void *key, uint32_t klen, const void *val,
+                     uint32_t vlen, uint8_t hints)
+{
+    return db_apply_put(ctx, key, klen, val, vlen, hints);
+}
+
+typedef struct shard_recovery {
+    warp_db *db;
+    uint32_t shard;
+    int rc;
+    uint64_t snap_records;
+    wal_replay_stats st;
+} shard_recovery;
+
+/* Recover one shard: its newest snapshot, then its WAL. */
+static void recover_shard(shard_recovery *r)
+{
+    warp_db *db = r->db;
+    persist *p = db->p;
+    shard *sh = &db->shards[r->shard];
+    uint64_t *segs, from = 1;
+    size_t n;
+    char path[4096];
+
+    r->rc = snap_list(p->snapdir, r->shard, &segs, &n);
+    if (r->rc)
+        return;
+    if (n) {
+        from = segs[0];
+        snap_path(path, sizeof(path), p->snapdir, r->shard, from);
+        r->rc = snap_load(path, r->shard, from, load_pair, db, &r->snap_records,
+                          r->st.error, sizeof(r->st.error));
+        for (size_t i = 1; r->rc == WARP_OK && i < n; i++) {
+            /* a checkpoint died before deleting its predecessor */
+            snap_path(path, sizeof(path), p->snapdir, r->shard, segs[i]);
+            io->unlink(path);
+        }
+    }
+    free(segs);
+    if (r->rc)
+        return;
+    r->rc =
+        wal_recover(&sh->wal, p->waldir, r->shard, db->opts.wal_segment_size,
+                    db->opts.fsync == WARP_FSYNC_ALWAYS  ? WAL_SYNC_NOW
+                    : db->opts.fsync == WARP_FSYNC_NEVER ? WAL_SYNC_NONE
+                                                         : WAL_SYNC_LATER,
+                    from, db->opts.recovery == WARP_RECOVERY_SALVAGE,
+                    replay_record, db, &r->st);
+    sh->logged = sh->wal.dir != NULL;
+}
+
+typedef struct recovery_pool {
+    shard_recovery *rs;
+    uint32_t n;
+    _Atomic uint32_t next;
+} recovery_pool;
+
+static void *recovery_worker(void *arg)
+{
+    recovery_pool *pool = arg;
+    uint32_t i;
+
+    while ((i = atomic_fetch_add(&pool->next, 1)) < pool->n)
+        recover_shard(&pool->rs[i]);
+    return NULL;
+}
+
+static void *bg_main(void *arg);
+
+/* Shards recover in parallel: each has its own slots, allocator and log. */
+static int recover_all(warp_db *db, shard_recovery *rs)
+{
+    recovery_pool pool = {.rs = rs, .n = db->nshards};
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    uint32_t workers = cpus > 1 ? (uint32_t)cpus : 1;
+    pthread_t th[16];
+    uint32_t started = 0;
+
+    if (workers > 16)
+        workers = 16;
+    if (workers > db->nshards)
+        workers = db->nshards;
+    for (uint32_t i = 0; i < db->nshards; i++)
+        rs[i] = (shard_recovery){.db = db, .shard = i};
+    for (; started + 1 < workers; started++)
+        if (pthread_create(&th[started], NULL, recovery_worker, &pool))
+            break;
+    recovery_worker(&pool);
+    for (uint32_t i = 0; i < started; i++)
+        pthread_join(th[i], NULL);
+    for (uint32_t i = 0; i < db->nshards; i++)
+        if (rs[i].rc) {
+            if (rs[i].st.error[0])
+                persist_set_open_error("%s", rs[i].st.error);
+            return rs[i].rc;
+        }
+    return WARP_OK;
+}
+
+int persist_recover(warp_db *db)
+{
+    persist *p = db->p;
+    warp_recovery *rec = &p->recovery;
+    shard_recovery *rs = calloc(db->nshards, sizeof(*rs));
+    uint64_t t0 = mono_us();
+    int rc;
+
+    if (!rs)
+        return WARP_ENOMEM;
+    rc = recover_all(db, rs);
+    for (uint32_t i = 0; i < db->nshards; i++) {
+        rec->snapshot_records += rs[i].snap_records;
+        rec->wal_records += rs[i].st.records;
+        rec->wal_segments += rs[i].st.segments;
+        rec->torn_bytes += rs[i].st.torn_bytes;
+        rec->skipped_bytes += rs[i].st.skipped_bytes;
+        rec->skipped_regions += rs[i].st.skipped_gaps;
+        if (rs[i].st.torn_bytes)
+            plog(p, "shard %u: torn WAL tail cut, %" PRIu64 " bytes dropped", i,
+                 rs[i].st.torn_bytes);
+        if (rs[i].st.skipped_gaps)
+            plog(p,
+                 "shard %u: salvage skipped %" PRIu64 " damaged regions, "
+                 "%" PRIu64 " bytes",
+                 i, rs[i].st.skipped_gaps, rs[i].st.skipped_bytes);
+    }
+    free(rs);
+    rec->micros = mono_us() - t0;
+    if (rc) {
+        plog(p, "open failed: %s: %s", warp_strerror(rc), open_error);
+        return rc;
+    }
+    plog(p,
+         "opened: %" PRIu64 " snapshot pairs, %" PRIu64
+         " WAL records in %" PRIu64 " segments, %" PRIu64 " us",
+         rec->snapshot_records, rec->wal_records, rec->wal_segments,
+         rec->micros);
+    for (uint32_t i = 0; i < db->nshards; i++)
+        p->wal_at_checkpoint += atomic_load(&db->shards[i].wal.appended);
+    if (pthread_create(&p->thread, NULL, bg_main, db))
+        return WARP_ENOMEM;
+    p->thread_started = true;
+    return WARP_OK;
+}
+
+/* --- syncing and group commit --------------------------------------------- */
+
+/* Sync every shard's log. */
+static int sync_all(warp_db *db)
+{
+    wal *ws[db->nshards];
+    uint32_t n = 0;
+    int rc;
+
+    for (uint32_t i = 0; i < db->nshards; i++)
+        if (db->shards[i].logged && wal_pending(&db->shards[i].wal))
+            ws[n++] = &db->shards[i].wal;
+    rc = wal_sync_many(ws, n);
+    atomic_fetch_add(&db->p->syncs, 1);
+    if (rc) {
+        atomic_fetch_add(&db->p->sync_errors, 1);
+        plog(db->p, "sync failed: %s", warp_strerror(rc));
+    }
+    return rc;
+}
+
+int persist_sync(warp_db *db)
+{
+    return sync_all(db);
+}
+
+uint64_t persist_commit_ticket(warp_db *db)
+{
+    persist *p = db->p;
+    uint64_t t;
+
+    pthread_mutex_lock(&p->commit_lock);
+    t = ++p->issued;
+    pthread_mutex_unlock(&p->commit_lock);
+    return t;
+}
+
+/* A failed group: erase every record not yet durable, fail every ticket.
+ * Called by the leader with no lock held. */
+static void fail_group(warp_db *db, int rc)
+{
+    persist *p = db->p;
+
+    for (uint32_t i = 0; i < db->nshards; i++)
+        pthread_mutex_lock(&db->shards[i].lock);
+    for (uint32_t i = 0; i < db->nshards; i++)
+        if (db->shards[i].logged) {
+            wal_rewind(&db->shards[i].wal);
+            db_settle(db, &db->shards[i], UINT64_MAX, rc);
+        }
+    pthread_mutex_lock(&p->commit_lock);
+    p->failed[p->nfailed % FAIL_HISTORY].lo = p->done + 1;
+    p->failed[p->nfailed % FAIL_HISTORY].hi = p->issued;
+    p->failed[p->nfailed % FAIL_HISTORY].rc = rc;
+    p->nfailed++;
+    p->done = p->issued;
+    pthread_mutex_unlock(&p->commit_lock);
+    for (uint32_t i = db->nshards; i-- > 0;)
+        pthread_mutex_unlock(&db->shards[i].lock);
+    plog(p, "group commit failed (%s): unsynced writes erased and failed",
+         warp_strerror(rc));
+}
+
+/* A synced group: apply every write with a ticket up to `target`. */
+static void apply_group(warp_db *db, uint64_t target)
+{
+    for (uint32_t i = 0; i < db->nshards; i++) {
+        shard *sh = &db->shards[i];
+        pthread_mutex_lock(&sh->lock);
+        db_settle(db, sh, target, WARP_OK);
+        pthread_mutex_unlock(&sh->lock);
+    }
+}
+
+/* The result of ticket t, once done >= t. commit_lock held. */
+static int ticket_result(const persist *p, uint64_t t)
+{
+    unsigned n = p->nfailed < FAIL_HISTORY ? p->nfailed : FAIL_HISTORY;
+
+    for (unsigned i = 0; i < n; i++) {
+        unsigned k = (p->nfailed - 1 - i) % FAIL_HISTORY;
+        if (t >= p->failed[k].lo && t <= p->failed[k].hi)
+            return p->failed[k].rc;
+    }
+    return WARP_OK;
+}
+
+int persist_commit_wait(warp_db *db, uint64_t t)
+{
+    persist *p = db->p;
+    int rc;
+
+    pthread_mutex_lock(&p->commit_lock);
+    while (p->done < t) {
+        if (p->syncing) {
+            pthread_cond_wait(&p->commit_cond, &p->commit_lock);
+            continue;
+        }
+        uint64_t first = p->done, target, t0 = mono_us();
+        p->syncing = true;
+        /* Let the writers of the last group rejoin before syncing: they
+         * were busy applying when this sync became possible. */
+        while (p->issued - first < p->last_group &&
+               mono_us() - t0 < COMMIT_GATHER_US) {
+            pthread_mutex_unlock(&p->commit_lock);
+            sched_yield();
+            pthread_mutex_lock(&p->commit_lock);
+        }
+        target = p->issued;
+        /* aim for the largest recent group: a small group must not keep
+         * the next one small */
+        p->last_group -= p->last_group / 16;
+        if (target - first > p->last_group)
+            p->last_group = target - first;
+        pthread_mutex_unlock(&p->commit_lock);
+        rc = sync_all(db);
+        if (rc) {
+            fail_group(db, rc);
+            pthread_mutex_lock(&p->commit_lock);
+        } else {
+            apply_group(db, target);
+            pthread_mutex_lock(&p->commit_lock);
+            if (p->done < target)
+                p->done = target;
+            atomic_fetch_add(&p->synced_writes, target - first);
+        }
+        p->syncing = false;
+        pthread_cond_broadcast(&p->commit_cond);
+    }
+    rc = ticket_result(p, t);
+    pthread_mutex_unlock(&p->commit_lock);
+    return rc;
+}
+
+/* --- checkpoints ---------------------------------------------------------- */
+
+typedef struct snap_ctx {
+    snap_writer *w;
+    int rc;
+} snap_ctx;
+
+static void snap_item(void *arg, const item *it)
+{
+    snap_ctx *c = arg;
+
+    if (c->rc == WARP_OK)
+        c->rc =
+            snap_add(c->w, item_key(it), item_klen(it), item_val(it), it->vlen,
+                     hints_pack(item_access(it), item_priority(it)));
+}
+
+static int checkpoint_shard(warp_db *db, uint32_t id, uint64_t *records)
+{
+    persist *p = db->p;
+    shard *sh = &db->shards[id];
+    snap_ctx c = {0};
+    uint64_t seg, ticket, *segs;
+    size_t n;
+    int rc;
+
+    pthread_mutex_lock(&sh->lock);
+    rc = wal_switch(&sh->wal, &seg);
+    ticket =
+        db->opts.fsync == WARP_FSYNC_ALWAYS ? persist_commit_ticket(db) : 0;
+    pthread_mutex_unlock(&sh->lock);
+    if (rc == WARP_OK && ticket) /* writes logged before the switch apply */
+        rc = persist_commit_wait(db, ticket);
+    if (rc || (rc = snap_begin(&c.w, p->snapdir, id, seg)))
+        return rc;
+    for (uint32_t s = 0; s < WARP_SLOTS && c.rc == WARP_OK; s++) {
+        if (db_slot_shard(db, s) != id)
+            continue;
+        epoch_thread *et = epoch_enter();
+        if (!et) {
+            c.rc = WARP_ENOMEM;
+            break;
+        }
+        table_foreach(&db->slots[s], snap_item, &c);
+        epoch_exit(et);
+    }
+    if (c.rc) {
+        snap_abort(c.w);
+        return c.rc;
+    }
+    if ((rc = snap_finish(c.w, records)))
+        return rc;
+    wal_drop_before(&sh->wal, seg);
+    if (snap_list(p->snapdir, id, &segs, &n) == WARP_OK) {
+        char path[4096];
+        for (size_t i = 0; i < n; i++)
+            if (segs[i] < seg) {
+                snap_path(path, sizeof(path), p->snapdir, id, segs[i]);
+                io->unlink(path);
+            }
+        free(segs);
+    }
+    return WARP_OK;
+}
+
+static uint64_t wal_bytes(const warp_db *db)
+{
+    uint64_t n = 0;
+
+    for (uint32_t i = 0; i < db->nshards; i++)
+        n += atomic_load(&db->shards[i].wal.appended);
+    return n;
+}
+
+int persist_checkpoint(warp_db *db)
+{
+    persist *p = db->p;
+    uint64_t t0 = mono_us(), records = 0;
+    int rc = WARP_OK;
+
+    pthread_mutex_lock(&p->checkpoint_lock);
+    p->wal_at_checkpoint = wal_bytes(db);
+    for (uint32_t i = 0; i < db->nshards && rc == WARP_OK; i++) {
+        uint64_t r = 0;
+        rc = checkpoint_shard(db, i, &r);
+        records += r;
+    }
+    if (rc == WARP_OK) {
+        atomic_fetch_add(&p->checkpoints, 1);
+        atomic_store(&p->last_checkpoint_ms, now_ms());
+        plog(p, "checkpoint: %" PRIu64 " pairs in %" PRIu64 " us", records,
+             mono_us() - t0);
+    } else {
+        plog(p, "checkpoint failed: %s", warp_strerror(rc));
+    }
+    pthread_mutex_unlock(&p->checkpoint_lock);
+    return rc;
+}
+
+/* --- the background thread ------------------------------------------------ */
+
+/* Every 100 ms: fsync=everysec syncs once a second, and a checkpoint
+ * starts when its interval has passed or the WAL has grown enough. */
+static void *bg_main(void *arg)
+{
+    warp_db *db = arg;
+    persist *p = db->p;
+    uint64_t last_sync = mono_us(), last_ckpt = mono_us();
+
+    pthread_mutex_lock(&p->bg_lock);
+    while (!p->stop) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 100 * 1000000;
+        if (ts.tv_nsec >= 1000000000) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000;
+        }
+        pthread_cond_timedwait(&p->bg_cond, &p->bg_lock, &ts);
+        if (p->stop)
+            break;
+        pthread_mutex_unlock(&p->bg_lock);
+        uint64_t now = mono_us();
+        if (db->opts.fsync == WARP_FSYNC_EVERYSEC &&
+            now - last_sync >= 1000000) {
+            (void)sync_all(db);
+            last_sync = now;
+        }
+        bool by_time = db->opts.checkpoint_interval &&
+                       now - last_ckpt >= db->opts.checkpoint_interval * 1000;
+        bool by_size = db->opts.checkpoint_wal_bytes &&
+                       wal_bytes(db) - p->wal_at_checkpoint >=
+                           db->opts.checkpoint_wal_bytes;
+        if (by_time || by_size) {
+            (void)persist_checkpoint(db);
+            last_ckpt = mono_us();
+        }
+        pthread_mutex_lock(&p->bg_lock);
+    }
+    pthread_mutex_unlock(&p->bg_lock);
+    return NULL;
+}
+
+void persist_end(warp_db *db)
+{
+    persist *p = db->p;
+
+    if (!p)
+        return;
+    if (p->thread_started) {
+        pthread_mutex_lock(&p->bg_lock);
+        p->stop = true;
+        pthread_cond_signal(&p->bg_cond);
+        pthread_mutex_unlock(&p->bg_lock);
+        pthread_join(p->thread, NULL);
+    }
+    if (db->shards) {
+        (void)sync_all(db);
+        for (uint32_t i = 0; i < db->nshards; i++)
+            if (db->shards[i].logged) {
+                wal_close(&db->shards[i].wal);
+                db->shards[i].logged = false;
+            }
+    }
+    persist_free(p);
+    db->p = NULL;
+}
+
+void persist_recovery(const warp_db *db, warp_recovery *r)
+{
+    *r = db->p->recovery;
+}
+
+void persist_durability(const warp_db *db, warp_durability *d)
+{
+    persist *p = db->p;
+
+    d->wal_bytes = wal_bytes(db);
+    d->syncs = atomic_load(&p->syncs);
+    d->synced_writes = atomic_load(&p->synced_writes);
+    d->checkpoints = atomic_load(&p->checkpoints);
+    d->last_checkpoint_ms = atomic_load(&p->last_checkpoint_ms);
+    d->sync_errors = atomic_load(&p->sync_errors);
+}
+
+/* --- offline check -------------------------------------------------------- */
+
+typedef struct seg_name {
+    uint32_t shard;
+    uint64_t seg;
+} seg_name;
+
+static int seg_cmp(const void *a, const void *b)
+{
+    const seg_name *x = a, *y = b;
+
+    if (x->shard != y->shard)
+        return x->shard < y->shard ? -1 : 1;
+    return x->seg < y->seg ? -1 : x->seg > y->seg;
+}
+
+/* The files in `dir` named like SSSSS-NNNNNNNNNN<ext>, sorted. */
+static int list_named(const char *dir, const char *ext, seg_name **out,
+                      size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t cap = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!d)
+        return errno == ENOENT ? WARP_OK : io_error(errno);
+    while ((e = readdir(d))) {
+        seg_name s;
+        char tail[16];
+        if (sscanf(e->d_name, "%5" SCNu32 "-%10" SCNu64 "%15s", &s.shard,
+                   &s.seg, tail) != 3 ||
+            strcmp(tail, ext) != 0)
+            continue;
+        if (*n == cap) {
+            seg_name *g = realloc(*out, (cap = cap ? cap * 2 : 16) * sizeof(s));
+            if (!g) {
+                closedir(d);
+                free(*out);
+                *out = NULL;
+                return WARP_ENOMEM;
+            }
+            *out = g;
+        }
+        (*out)[(*n)++] = s;
+    }
+    closedir(d);
+    qsort(*out, *n, sizeof(**out), seg_cmp);
+    return WARP_OK;
+}
+
+static void note_damage(warp_check_report *r, const char *msg)
+{
+    if (!r->damaged++)
+        snprintf(r->error, sizeof(r->error), "%s", msg);
+}
+
+int warp_check(const char *path, warp_check_report *r)
+{
+    char sub[4096], file[4096];
+    seg_name *v;
+    size_t n;
+    int rc;
+
+    if (!path || !r)
+        return WARP_EINVAL;
+    memset(r, 0, sizeof(*r));
+    snprintf(sub, sizeof(sub), "%s/snapshots", path);
+    if ((rc = list_named(sub, ".snap", &v, &n)))
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        uint64_t records;
+        char err[4608] = "";
+        snap_path(file, sizeof(file), sub, v[i].shard, v[i].seg);
+        rc = snap_load(file, v[i].shard, v[i].seg, NULL, NULL, &records, err,
+                       sizeof(err));
+        r->snapshots++;
+        r->snapshot_records += records;
+        if (rc)
+            note_damage(r, err[0] ? err : warp_strerror(rc));
+    }
+    free(v);
+    snprintf(sub, sizeof(sub), "%s/wal", path);
+    if ((rc = list_named(sub, ".wal", &v, &n)))
+        return rc;
+    uint64_t seq = 0; /* the sequence the next segment must start at */
+    for (size_t i = 0; i < n; i++) {
+        wal_replay_stats st;
+        bool last = i + 1 == n || v[i + 1].shard != v[i].shard;
+        if (i == 0 || v[i - 1].shard != v[i].shard)
+            seq = 0; /* a shard's first segment starts where it says */
+        memset(&st, 0, sizeof(st));
+        wal_path(file, sizeof(file), sub, v[i].shard, v[i].seg);
+        rc = wal_check_file(file, last, &seq, &st);
+        r->wal_segments += st.segments;
+        r->wal_records += st.records;
+        r->torn_bytes += st.torn_bytes;
+        if (rc)
+            note_damage(r, st.error[0] ? st.error : warp_strerror(rc));
+    }
+    free(v);
+    return r->damaged ? WARP_ECORRUPT : WARP_OK;
+}

@@ -1,0 +1,815 @@
+/*
+ * wal.c - the write-ahead log of one shard.
+ *
+ * FILES
+ *   DIR/wal/SSSSS-NNNNNNNNNN.wal: shard S, segment N (decimal, zero-padded).
+ *   Segments of a shard are numbered consecutively; sequence numbers run on
+ *   from one segment to the next without a gap.
+ *
+ * SEGMENT HEADER (64 bytes, little-endian)
+ *   0   8  magic "WARPWAL1"
+ *   8   4  format version (1)
+ *   12  4  shard
+ *   16  8  segment number
+ *   24  8  sequence number of the segment's first record
+ *   32  8  creation time, ms since the epoch
+ *   40  20 reserved, zero
+ *   60  4  checksum: low 32 bits of XXH3-64 over bytes 0-59
+ *
+ * RECORD (at an 8-byte aligned offset; zero padding after it)
+ *   0   4  len   bytes of the record, header included, padding excluded;
+ *                0 marks the end of the log
+ *   4   4  crc   low 32 bits of XXH3-64 over bytes 8 .. len-1
+ *   8   8  seq   sequence number
+ *   16  4  klen
+ *   20  4  vlen  (0 for a delete)
+ *   24  1  op    1 put, 2 delete
+ *   25  1  hints access pattern (bits 0-1) | priority << 2 (bits 2-4)
+ *   26  2  reserved, zero
+ *   28     key bytes, then value bytes
+ *
+ * WRITING
+ *   A segment is created at its full size (posix_fallocate, so running out
+ *   of space shows up here, as WARP_ENOSPC for the write that needed it,
+ *   never later), its header written, and the file mapped shared. A record
+ *   is a memcpy into the mapping: it is in the page cache at once, so a
+ *   process crash loses nothing in any fsync mode; the kernel writes the
+ *   pages back. Many records reach the disk in one fdatasync. The length is
+ *   stored last, after the checksum.
+ *
+ * RECOVERY
+ *   For each segment from the snapshot's starting segment on, in order:
+ *   check the header, then read records while each is whole: length in
+ *   range, checksum right, sequence number the one expected. At the first
+ *   record that is not:
+ *   - if only zeros follow, the log ends there (clean);
+ *   - if no valid record follows anywhere in this or a later segment, it is
+ *     a torn tail: the log is cut there and the bytes dropped are counted;
+ *   - otherwise the damage is before the tail: the open fails with
+ *     WARP_ECORRUPT naming the file and offset, unless salvage is on, which
+ *     skips to the next valid record and counts what it skipped.
+ *   The valid record searched for is one whose checksum verifies at an
+ *   8-byte boundary, with a sequence number at least the expected one.
+ *   New records are then appended after the last valid one.
+ */
+#include "wal.h"
+
+#include <assert.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#include "io.h"
+#include "warp.h"
+
+static const char seg_magic[8] = {'W', 'A', 'R', 'P', 'W', 'A', 'L', '1'};
+#define WAL_VERSION 1
+
+static inline uint64_t align8(uint64_t n)
+{
+    return (n + 7) & ~(uint64_t)7;
+}
+
+static inline uint32_t rd32(const unsigned char *p)
+{
+    uint32_t v;
+    memcpy(&v, p, 4);
+    return v;
+}
+
+static inline uint64_t rd64(const unsigned char *p)
+{
+    uint64_t v;
+    memcpy(&v, p, 8);
+    return v;
+}
+
+static inline void wr32(unsigned char *p, uint32_t v)
+{
+    memcpy(p, &v, 4);
+}
+
+static inline void wr64(unsigned char *p, uint64_t v)
+{
+    memcpy(p, &v, 8);
+}
+
+static inline uint32_t checksum(const void *p, size_t n)
+{
+    return (uint32_t)XXH3_64bits(p, n);
+}
+
+static uint64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+void wal_path(char *buf, size_t cap, const char *dir, uint32_t shard,
+              uint64_t seg)
+{
+    snprintf(buf, cap, "%s/%05" PRIu32 "-%010" PRIu64 ".wal", dir, shard, seg);
+}
+
+/* --- records -------------------------------------------------------------- */
+
+/* Whether a whole, valid record starts at p (with `room` bytes available)
+ * and carries sequence number `seq` (or at least `seq` if !exact). */
+static bool record_ok(const unsigned char *p, uint64_t room, uint64_t seq,
+                      bool exact)
+{
+    uint32_t len, klen, vlen;
+    uint64_t rseq;
+
+    if (room < WAL_REC_HEADER)
+        return false;
+    len = rd32(p);
+    klen = rd32(p + 16);
+    vlen = rd32(p + 20);
+    rseq = rd64(p + 8);
+    if (len < WAL_REC_HEADER || len > room ||
+        (uint64_t)WAL_REC_HEADER + klen + vlen != len)
+        return false;
+    if (p[24] != WAL_OP_PUT && p[24] != WAL_OP_DEL)
+        return false;
+    if (exact ? rseq != seq : rseq < seq)
+        return false;
+    return checksum(p + 8, len - 8) == rd32(p + 4);
+}
+
+static void record_decode(const unsigned char *p, wal_record *r)
+{
+    r->seq = rd64(p + 8);
+    r->klen = rd32(p + 16);
+    r->vlen = rd32(p + 20);
+    r->op = p[24];
+    r->hints = p[25];
+    r->key = p + WAL_REC_HEADER;
+    r->val = p + WAL_REC_HEADER + r->klen;
+}
+
+static bool all_zero(const unsigned char *p, uint64_t n)
+{
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i])
+            return false;
+    return true;
+}
+
+/* Offset of the next valid record at or after `from` with seq >= `seq`,
+ * or 0 if there is none. */
+static uint64_t find_valid(const unsigned char *m, uint64_t size, uint64_t from,
+                           uint64_t seq)
+{
+    for (uint64_t o = align8(from); o + WAL_REC_HEADER <= size; o += 8)
+        if (rd32(m + o) && record_ok(m + o, size - o, seq, false))
+            return o;
+    return 0;
+}
+
+/* --- segment headers ------------------------------------------------------ */
+
+static void header_fill(unsigned char *h, uint32_t shard, uint64_t seg,
+                        uint64_t first_seq)
+{
+    memset(h, 0, WAL_SEG_HEADER);
+    memcpy(h, seg_magic, 8);
+    wr32(h + 8, WAL_VERSION);
+    wr32(h + 12, shard);
+    wr64(h + 16, seg);
+    wr64(h + 24, first_seq);
+    wr64(h + 32, now_ms());
+    wr32(h + 60, checksum(h, 60));
+}
+
+/* Whether `h` is a valid header of segment `seg` of `shard`. */
+static bool header_ok(const unsigned char *h, uint64_t size, uint32_t shard,
+                      uint64_t seg)
+{
+    return size >= WAL_SEG_HEADER && memcmp(h, seg_magic, 8) == 0 &&
+           rd32(h + 8) == WAL_VERSION && rd32(h + 60) == checksum(h, 60) &&
+           rd32(h + 12) == shard && rd64(h + 16) == seg;
+}
+
+/* --- segment scan, shared by recovery and check --------------------------- */
+
+typedef struct scan {
+    const char *path;
+    const unsigned char *m;
+    uint64_t size;
+    uint64_t seq;       /* in: expected first; out: next expected */
+    uint64_t end;       /* out: offset after the last valid record */
+    uint64_t dirty_end; /* out: end of the nonzero bytes after `end` */
+    bool later_valid;   /* a later segment holds valid records */
+    bool salvage;
+    wal_apply_fn apply;
+    void *ctx;
+    wal_replay_stats *st;
+} scan;
+
+/* Read the records of one segment. Returns WARP_OK, an apply error, or
+ * WARP_ECORRUPT. */
+static int scan_segment(scan *s)
+{
+    uint64_t o = WAL_SEG_HEADER;
+
+    while (o + 4 <= s->size) {
+        const unsigned char *p = s->m + o;
+        if (record_ok(p, s->size - o, s->seq, true)) {
+            wal_record r;
+            record_decode(p, &r);
+            if (s->apply) {
+                int rc = s->apply(s->ctx, &r);
+                if (rc)
+                    return rc;
+            }
+            s->st->records++;
+            s->seq++;
+            o += align8(rd32(p));
+            continue;
+        }
+        if (all_zero(p, s->size - o))
+            break; /* the clean end of the log */
+        uint64_t next = find_valid(s->m, s->size, o + 8, s->seq);
+        if (!next && !s->later_valid) { /* a torn tail */
+            uint64_t last = s->size;
+            while (last > o && s->m[last - 1] == 0)
+                last--;
+            s->st->torn_bytes += last - o;
+            s->dirty_end = last;
+            break;
+        }
+        if (!s->salvage) {
+            snprintf(s->st->error, sizeof(s->st->error),
+                     "%s: damaged record at offset %" PRIu64
+                     " (valid records follow; recovery=salvage skips it)",
+                     s->path, o);
+            return WARP_ECORRUPT;
+        }
+        s->st->skipped_gaps++;
+        if (!next) { /* skip the rest; the next segment goes on */
+            s->st->skipped_bytes += s->size - o;
+            o = s->size;
+            break;
+        }
+        s->st->skipped_bytes += next - o;
+        s->seq = rd64(s->m + next + 8);
+        o = next;
+    }
+    s->end = o < s->size ? o : s->size;
+    if (s->dirty_end < s->end)
+        s->dirty_end = s->end;
+    return WARP_OK;
+}
+
+/* --- segment files -------------------------------------------------------- */
+
+/* Map a whole file shared read-write. Returns WARP_OK or an error. */
+static int map_file(const char *path, int *fd, unsigned char **m,
+                    uint64_t *size)
+{
+    struct stat sb;
+
+    *fd = io->open(path, O_RDWR, 0);
+    if (*fd < 0)
+        return io_error(errno);
+    if (fstat(*fd, &sb) < 0 || sb.st_size <= 0) {
+        int err = sb.st_size <= 0 ? 0 : errno;
+        io->close(*fd);
+        *fd = -1;
+        *m = NULL;
+        *size = 0;
+        return err ? io_error(err) : WARP_OK; /* an empty file */
+    }
+    *size = (uint64_t)sb.st_size;
+    *m = io->mmap(*size, *fd);
+    if (!*m) {
+        int err = errno;
+        io->close(*fd);
+        *fd = -1;
+        return io_error(err);
+    }
+    return WARP_OK;
+}
+
+/* Create segment `seg` able to hold `need` record bytes, and make it
+ * current. The previous segment, if any, is synced (when configured) and
+ * closed first. sync_lock held. */
+static int segment_create(wal *w, uint64_t seg, uint64_t need)
+{
+    char path[4096];
+    unsigned char hdr[WAL_SEG_HEADER];
+    uint64_t size = w->seg_size;
+    int fd, rc;
+    unsigned char *m;
+
+    if (size < WAL_SEG_HEADER + need)
+        size = WAL_SEG_HEADER + align8(need);
+    wal_path(path, sizeof(path), w->dir, w->shard, seg);
+    fd = io->open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0)
+        return io_error(errno);
+    header_fill(hdr, w->shard, seg, w->next_seq);
+    if (io->fallocate(fd, 0, (off_t)size) < 0 ||
+        io_write_all(fd, hdr, sizeof(hdr), 0) < 0 ||
+        (w->sync_mode == WAL_SYNC_NOW && io_sync_dir(w->dir) < 0) ||
+        !(m = io->mmap(size, fd))) {
+        rc = io_error(errno);
+        io->close(fd);
+        io->unlink(path);
+        return rc;
+    }
+    w->dir_dirty = w->sync_mode == WAL_SYNC_LATER;
+    w->fd = fd;
+    w->map = m;
+    w->map_len = size;
+    w->seg = seg;
+    w->seg_seq = w->next_seq;
+    w->off = WAL_SEG_HEADER;
+    atomic_store_explicit(&w->pub_off, w->off, memory_order_release);
+    atomic_store_explicit(&w->synced_off, w->off, memory_order_release);
+    return WARP_OK;
+}
+
+static void unmap_close(int fd, unsigned char *map, uint64_t len)
+{
+    munmap(map, len);
+    io->close(fd);
+}
+
+/* Sync and close the segment left behind for the next sync, if any.
+ * sync_lock held. */
+static int settle_old(wal *w)
+{
+    if (w->old_fd < 0)
+        return WARP_OK;
+    if (io->fdatasync(w->old_fd) < 0)
+        return io_error(errno);
+    unmap_close(w->old_fd, w->old_map, w->old_len);
+    w->old_fd = -1;
+    return WARP_OK;
+}
+
+/* Leave the current segment for a new one. What becomes of the old one
+ * depends on sync_mode: fsync=always syncs it now, everysec leaves it to
+ * the next sync (a second switch before then syncs the first), never
+ * closes it. On error the current segment stays current. Shard lock
+ * held. */
+static int segment_switch(wal *w, uint64_t need)
+{
+    int rc = WARP_OK;
+    int old_fd = w->fd;
+    unsigned char *old_map = w->map;
+    uint64_t old_len = w->map_len;
+    bool dirty = atomic_load(&w->pub_off) != atomic_load(&w->synced_off);
+
+    pthread_mutex_lock(&w->sync_lock);
+    if (old_fd >= 0 && dirty && w->sync_mode == WAL_SYNC_NOW &&
+        io->fdatasync(old_fd) < 0) {
+        rc = io_error(errno);
+        goto out;
+    }
+    if (old_fd >= 0 && dirty && w->sync_mode == WAL_SYNC_LATER &&
+        (rc = settle_old(w)))
+        goto out;
+    rc = segment_create(w, old_fd >= 0 ? w->seg + 1 : w->seg, need);
+    if (rc || old_fd < 0)
+        goto out;
+    if (dirty && w->sync_mode == WAL_SYNC_LATER) {
+        w->old_fd = old_fd;
+        w->old_map = old_map;
+        w->old_len = old_len;
+    } else {
+        unmap_close(old_fd, old_map, old_len);
+    }
+out:
+    pthread_mutex_unlock(&w->sync_lock);
+    return rc;
+}
+
+/* --- appending and syncing ------------------------------------------------ */
+
+int wal_append(wal *w, uint8_t op, uint8_t hints, const void *key,
+               uint32_t klen, const void *val, uint32_t vlen)
+{
+    uint64_t len = (uint64_t)WAL_REC_HEADER + klen + vlen;
+    unsigned char *p;
+    int rc;
+
+    if (len > UINT32_MAX)
+        return WARP_ETOOBIG;
+    if (w->fd < 0 || w->off + align8(len) > w->map_len) {
+        rc = segment_switch(w, len);
+        if (rc)
+            return rc;
+    }
+    p = w->map + w->off;
+    wr64(p + 8, w->next_seq);
+    wr32(p + 16, klen);
+    wr32(p + 20, vlen);
+    p[24] = op;
+    p[25] = hints;
+    p[26] = p[27] = 0;
+    if (klen)
+        memcpy(p + WAL_REC_HEADER, key, klen);
+    if (vlen)
+        memcpy(p + WAL_REC_HEADER + klen, val, vlen);
+    wr32(p + 4, checksum(p + 8, len - 8));
+    wr32(p, (uint32_t)len);
+    w->off += align8(len);
+    w->next_seq++;
+    atomic_store_explicit(&w->pub_off, w->off, memory_order_release);
+    atomic_fetch_add_explicit(&w->appended, align8(len), memory_order_relaxed);
+    return WARP_OK;
+}
+
+int wal_reserve(wal *w, uint64_t bytes)
+{
+    if (w->fd >= 0 && w->off + bytes <= w->map_len)
+        return WARP_OK;
+    return segment_switch(w, bytes);
+}
+
+bool wal_dirty(wal *w)
+{
+    return atomic_load_explicit(&w->pub_off, memory_order_acquire) !=
+           atomic_load_explicit(&w->synced_off, memory_order_acquire);
+}
+
+bool wal_pending(wal *w)
+{
+    bool more;
+
+    if (wal_dirty(w))
+        return true;
+    pthread_mutex_lock(&w->sync_lock);
+    more = w->old_fd >= 0 || w->dir_dirty;
+    pthread_mutex_unlock(&w->sync_lock);
+    return more;
+}
+
+int wal_sync(wal *w)
+{
+    return wal_sync_many(&w, 1);
+}
+
+int wal_sync_many(wal **ws, size_t n)
+{
+    uint64_t target[n ? n : 1];
+    size_t files = 0, last = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        wal *w = ws[i];
+        pthread_mutex_lock(&w->sync_lock);
+        target[i] = atomic_load_explicit(&w->pub_off, memory_order_acquire);
+        if (w->fd >= 0 && target[i] != atomic_load(&w->synced_off)) {
+            files++;
+            last = i;
+        }
+        files += (w->old_fd >= 0) + w->dir_dirty; /* more to sync */
+    }
+    if (files == 1 && ws[last]->old_fd < 0 && !ws[last]->dir_dirty)
+        rc = io->fdatasync(ws[last]->fd);
+    else if (files)
+        rc = io->syncfs(ws[last]->fd >= 0 ? ws[last]->fd : ws[last]->old_fd);
+    if (rc < 0)
+        rc = io_error(errno);
+    for (size_t i = 0; i < n; i++) {
+        wal *w = ws[i];
+        if (rc == 0) {
+            if (w->fd >= 0)
+                atomic_store_explicit(&w->synced_off, target[i],
+                                      memory_order_release);
+            if (w->old_fd >= 0) { /* synced by the syncfs */
+                unmap_close(w->old_fd, w->old_map, w->old_len);
+                w->old_fd = -1;
+            }
+            w->dir_dirty = false;
+        }
+        pthread_mutex_unlock(&w->sync_lock);
+    }
+    return rc;
+}
+
+void wal_rewind(wal *w)
+{
+    uint64_t synced, n = 0;
+
+    pthread_mutex_lock(&w->sync_lock);
+    synced = atomic_load(&w->synced_off);
+    if (w->fd >= 0 && w->off > synced) {
+        memset(w->map + synced, 0, w->off - synced);
+        for (uint64_t o = WAL_SEG_HEADER; o < synced; n++)
+            o += align8(rd32(w->map + o));
+        w->off = synced;
+        w->next_seq = w->seg_seq + n;
+        atomic_store_explicit(&w->pub_off, w->off, memory_order_release);
+    }
+    pthread_mutex_unlock(&w->sync_lock);
+}
+
+int wal_switch(wal *w, uint64_t *seg)
+{
+    int rc = segment_switch(w, 0);
+
+    if (rc == WARP_OK)
+        *seg = w->seg;
+    return rc;
+}
+
+void wal_drop_before(wal *w, uint64_t seg)
+{
+    char path[4096];
+
+    pthread_mutex_lock(&w->sync_lock);
+    for (; w->first_seg < seg; w->first_seg++) {
+        wal_path(path, sizeof(path), w->dir, w->shard, w->first_seg);
+        (void)io->unlink(path);
+    }
+    pthread_mutex_unlock(&w->sync_lock);
+}
+
+void wal_close(wal *w)
+{
+    if (w->old_fd >= 0) {
+        unmap_close(w->old_fd, w->old_map, w->old_len);
+        w->old_fd = -1;
+    }
+    if (w->fd >= 0) {
+        munmap(w->map, w->map_len);
+        io->close(w->fd);
+        w->fd = -1;
+    }
+    free(w->dir);
+    w->dir = NULL;
+    pthread_mutex_destroy(&w->sync_lock);
+}
+
+/* --- recovery ------------------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The segment numbers of `shard` in `dir`, sorted, into *segs (malloc). */
+static int list_segments(const char *dir, uint32_t shard, uint64_t **segs,
+                         size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t cap = 0;
+
+    *segs = NULL;
+    *n = 0;
+    if (!d)
+        return errno == ENOENT ? WARP_OK : io_error(errno);
+    while ((e = readdir(d))) {
+        uint32_t sh;
+        uint64_t seg;
+        char tail[8];
+        if (sscanf(e->d_name, "%5" SCNu32 "-%10" SCNu64 "%7s", &sh, &seg,
+                   tail) != 3 ||
+            strcmp(tail, ".wal") != 0 || sh != shard)
+            continue;
+        if (*n == cap) {
+            uint64_t *g = realloc(*segs, (cap = cap ? cap * 2 : 16) * 8);
+            if (!g) {
+                closedir(d);
+                free(*segs);
+                return WARP_ENOMEM;
+            }
+            *segs = g;
+        }
+        (*segs)[(*n)++] = seg;
+    }
+    closedir(d);
+    qsort(*segs, *n, sizeof(**segs), cmp_u64);
+    return WARP_OK;
+}
+
+/* Whether segment `seg` holds a valid header and first record. */
+static bool segment_has_records(const char *dir, uint32_t shard, uint64_t seg)
+{
+    char path[4096];
+    int fd;
+    unsigned char *m;
+    uint64_t size;
+    bool ok;
+
+    wal_path(path, sizeof(path), dir, shard, seg);
+    if (map_file(path, &fd, &m, &size) || fd < 0)
+        return false;
+    ok = header_ok(m, size, shard, seg) &&
+         record_ok(m + WAL_SEG_HEADER, size - WAL_SEG_HEADER, rd64(m + 24),
+                   false);
+    munmap(m, size);
+    io->close(fd);
+    return ok;
+}
+
+/* Replay segments segs[0..n) in order and leave the last one open for
+ * appending. */
+static int recover_segments(wal *w, const uint64_t *segs, size_t n,
+                            bool salvage, wal_apply_fn apply, void *ctx,
+                            wal_replay_stats *st)
+{
+    char path[4096];
+    bool *has = calloc(n ? n : 1, sizeof(bool)), later = false, tore = false;
+    int rc = WARP_OK;
+
+    if (!has)
+        return WARP_ENOMEM;
+    for (size_t i = n; i-- > 0;) { /* has[i]: a later segment has records */
+        has[i] = later;
+        later = later || segment_has_records(w->dir, w->shard, segs[i]);
+    }
+    for (size_t i = 0; i < n && rc == WARP_OK; i++) {
+        scan s = {.path = path,
+                  .salvage = salvage,
+                  .apply = apply,
+                  .ctx = ctx,
+                  .st = st,
+                  .later_valid = has[i]};
+        int fd;
+        unsigned char *m;
+        uint64_t size, first;
+        bool last = i + 1 == n;
+
+        wal_path(path, sizeof(path), w->dir, w->shard, segs[i]);
+        if ((rc = map_file(path, &fd, &m, &size)))
+            break;
+        if (fd < 0 || !header_ok(m, size, w->shard, segs[i])) {
+            bool empty = fd < 0 || all_zero(m, size);
+            if (fd >= 0) {
+                munmap(m, size);
+                io->close(fd);
+            }
+            if (last && empty) { /* created, never written: drop it */
+                io->unlink(path);
+                break;
+            }
+            snprintf(st->error, sizeof(st->error),
+                     "%s: bad segment header at offset 0", path);
+            rc = WARP_ECORRUPT;
+            break;
+        }
+        first = rd64(m + 24);
+        /* sequence numbers run on across segments, unless the previous
+         * one lost its tail (power loss without fsync) */
+        if (i > 0 && first != w->next_seq &&
+            !((tore || salvage) && first > w->next_seq)) {
+            snprintf(st->error, sizeof(st->error),
+                     "%s: starts at sequence %" PRIu64 ", expected %" PRIu64,
+                     path, first, w->next_seq);
+            munmap(m, size);
+            io->close(fd);
+            rc = WARP_ECORRUPT;
+            break;
+        }
+        st->segments++;
+        s.m = m;
+        s.size = size;
+        s.seq = first;
+        uint64_t torn = st->torn_bytes;
+        rc = scan_segment(&s);
+        tore = st->torn_bytes > torn;
+        w->next_seq = s.seq;
+        if (rc == WARP_OK && last) { /* append here from now on */
+            memset(m + s.end, 0, s.dirty_end - s.end); /* cut a torn tail */
+            w->fd = fd;
+            w->map = m;
+            w->map_len = size;
+            w->seg = segs[i];
+            w->seg_seq = first;
+            w->off = align8(s.end);
+            atomic_store(&w->pub_off, w->off);
+            if (io->fdatasync(fd) < 0)
+                rc = io_error(errno);
+            atomic_store(&w->synced_off, w->off);
+        } else {
+            munmap(m, size);
+            io->close(fd);
+        }
+    }
+    free(has);
+    return rc;
+}
+
+int wal_recover(wal *w, const char *dir, uint32_t shard, uint64_t seg_size,
+                int sync_mode, uint64_t from_seg, bool salvage,
+                wal_apply_fn apply, void *ctx, wal_replay_stats *st)
+{
+    uint64_t *segs;
+    size_t n, first;
+    char path[4096];
+    int rc;
+
+    memset(w, 0, sizeof(*w));
+    w->fd = -1;
+    w->shard = shard;
+    w->seg_size = seg_size;
+    w->sync_mode = sync_mode;
+    w->old_fd = -1;
+    w->next_seq = 1;
+    w->seg = from_seg;
+    w->first_seg = from_seg;
+    if (!(w->dir = strdup(dir)))
+        return WARP_ENOMEM;
+    if (pthread_mutex_init(&w->sync_lock, NULL)) {
+        free(w->dir);
+        return WARP_ENOMEM;
+    }
+    if ((rc = list_segments(dir, shard, &segs, &n)))
+        return rc;
+    for (first = 0; first < n && segs[first] < from_seg; first++) {
+        /* older than the snapshot: a checkpoint died before deleting it */
+        wal_path(path, sizeof(path), dir, shard, segs[first]);
+        io->unlink(path);
+    }
+    for (size_t i = first; i + 1 < n; i++)
+        if (segs[i + 1] != segs[i] + 1 && !salvage) {
+            snprintf(st->error, sizeof(st->error),
+                     "%s: segment %" PRIu64 " of shard %" PRIu32 " is missing",
+                     dir, segs[i] + 1, shard);
+            free(segs);
+            return WARP_ECORRUPT;
+        }
+    if (first < n && segs[first] != from_seg && !salvage) {
+        snprintf(st->error, sizeof(st->error),
+                 "%s: segment %" PRIu64 " of shard %" PRIu32
+                 " (named by the snapshot) is missing",
+                 dir, from_seg, shard);
+        free(segs);
+        return WARP_ECORRUPT;
+    }
+    rc = recover_segments(w, segs + first, n - first, salvage, apply, ctx, st);
+    if (rc == WARP_OK && w->fd < 0 && n > first)
+        w->seg = segs[n - 1] + 1; /* the last was dropped: never reuse it */
+    free(segs);
+    return rc;
+}
+
+int wal_check_file(const char *path, bool last, uint64_t *seq,
+                   wal_replay_stats *st)
+{
+    int fd;
+    unsigned char *m;
+    uint64_t size;
+    uint32_t shard;
+    uint64_t seg;
+    const char *base = strrchr(path, '/');
+    int rc;
+
+    base = base ? base + 1 : path;
+    if (sscanf(base, "%5" SCNu32 "-%10" SCNu64, &shard, &seg) != 2) {
+        snprintf(st->error, sizeof(st->error), "%s: not a segment name", path);
+        return WARP_ECORRUPT;
+    }
+    if ((rc = map_file(path, &fd, &m, &size)))
+        return rc;
+    if (fd < 0 || !header_ok(m, size, shard, seg)) {
+        bool empty = fd < 0 || all_zero(m, size);
+        if (fd >= 0) {
+            munmap(m, size);
+            io->close(fd);
+        }
+        if (last && empty)
+            return WARP_OK;
+        snprintf(st->error, sizeof(st->error), "%s: bad segment header", path);
+        return WARP_ECORRUPT;
+    }
+    scan s = {.path = path,
+              .m = m,
+              .size = size,
+              .seq = *seq ? *seq : rd64(m + 24),
+              .later_valid = !last,
+              .st = st};
+    if (*seq && rd64(m + 24) != *seq) {
+        snprintf(st->error, sizeof(st->error),
+                 "%s: starts at sequence %" PRIu64 ", expected %" PRIu64, path,
+                 rd64(m + 24), *seq);
+        rc = WARP_ECORRUPT;
+    } else {
+        st->segments++;
+        rc = scan_segment(&s);
+        *seq = s.seq;
+    }
+    munmap(m, size);
+    io->close(fd);
+    return rc;
+}

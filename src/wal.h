@@ -1,0 +1,151 @@
+/*
+ * wal.h - a shard's write-ahead log: segment files written through a shared
+ * mapping, synced by policy, replayed on open.
+ *
+ * Each shard logs to its own sequence of segment files, so writers of
+ * different shards never share a log. Appends happen under the shard lock;
+ * syncs may come from any thread (the everysec thread, a group-commit
+ * leader) and take the log's sync_lock, which also guards segment
+ * switches. The byte layout and the recovery algorithm are at the top of
+ * wal.c and in docs/FORMATS.md.
+ */
+#ifndef WARP_WAL_H
+#define WARP_WAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* What leaving a segment does with it. */
+#define WAL_SYNC_NONE  0 /* fsync=never: close it */
+#define WAL_SYNC_LATER 1 /* everysec: the next sync covers it, then closes */
+#define WAL_SYNC_NOW   2 /* always: fsync it before switching */
+
+#define WAL_OP_PUT 1
+#define WAL_OP_DEL 2
+
+#define WAL_SEG_HEADER 64 /* bytes before the first record */
+#define WAL_REC_HEADER 28 /* bytes before a record's key */
+
+/* One decoded record; key and value point into the log. */
+typedef struct wal_record {
+    uint64_t seq;
+    uint8_t op;
+    uint8_t hints; /* access pattern | priority << 2 */
+    uint32_t klen, vlen;
+    const void *key, *val;
+} wal_record;
+
+typedef struct wal {
+    char *dir; /* the store's wal/ directory */
+    uint32_t shard;
+    uint64_t seg_size;
+    int sync_mode; /* WAL_SYNC_*: what happens to a segment left behind */
+
+    pthread_mutex_t sync_lock; /* syncs and segment switches */
+    int fd;                    /* current segment, or -1 */
+    unsigned char *map;        /* its mapping */
+    uint64_t map_len;
+    int old_fd;             /* WAL_SYNC_LATER: the segment left behind,  */
+    unsigned char *old_map; /* awaiting its sync, or -1                  */
+    uint64_t old_len;
+    bool dir_dirty;     /* a segment was created since the last sync */
+    uint64_t seg;       /* current segment number */
+    uint64_t seg_seq;   /* sequence number of its first record */
+    uint64_t first_seg; /* oldest segment on disk */
+
+    /* appender state, under the shard lock */
+    uint64_t off;             /* next record's offset in the segment */
+    uint64_t next_seq;        /* next record's sequence number */
+    _Atomic uint64_t pub_off; /* `off` as published to syncers */
+
+    /* durability: written under sync_lock, read by anyone */
+    _Atomic uint64_t synced_off; /* durable prefix of the current segment */
+
+    _Atomic uint64_t appended; /* bytes appended since open (a counter) */
+} wal;
+
+/* What replay saw, for the recovery report. */
+typedef struct wal_replay_stats {
+    uint64_t records; /* applied */
+    uint64_t segments;
+    uint64_t torn_bytes;    /* dropped from the tail */
+    uint64_t skipped_bytes; /* skipped by salvage */
+    uint64_t skipped_gaps;  /* damaged regions salvage skipped */
+    char error[4608];       /* what refused the open, naming file and offset */
+} wal_replay_stats;
+
+/* Called for each valid record, in order. Returns WARP_OK or an error,
+ * which stops the replay. */
+typedef int (*wal_apply_fn)(void *ctx, const wal_record *r);
+
+/* Replay shard `shard`'s segments from `from_seg` on, then leave `w` ready
+ * to append after the last valid record (truncating a torn tail).
+ * `salvage` skips damaged records instead of refusing. Returns WARP_OK,
+ * WARP_ECORRUPT (st->error says where), WARP_EIO or WARP_ENOMEM. */
+int wal_recover(wal *w, const char *dir, uint32_t shard, uint64_t seg_size,
+                int sync_mode, uint64_t from_seg, bool salvage,
+                wal_apply_fn apply, void *ctx, wal_replay_stats *st);
+
+/* Close the current segment (without syncing) and free `w`'s memory. */
+void wal_close(wal *w);
+
+/* Append one record. Under the shard lock. Starts a new segment when the
+ * record does not fit. Returns WARP_OK, or WARP_ENOSPC / WARP_EIO /
+ * WARP_ENOMEM with nothing appended. */
+int wal_append(wal *w, uint8_t op, uint8_t hints, const void *key,
+               uint32_t klen, const void *val, uint32_t vlen);
+
+/* Make sure the next `bytes` bytes of records (padding included: use
+ * wal_record_bytes()) fit in the current segment, starting a new one if
+ * not, so that the appends that follow cannot fail. Under the shard lock.
+ * Returns WARP_OK or the error, with nothing appended. */
+int wal_reserve(wal *w, uint64_t bytes);
+
+/* The bytes a record takes in the log, padding included. */
+static inline uint64_t wal_record_bytes(uint64_t klen, uint64_t vlen)
+{
+    return (WAL_REC_HEADER + klen + vlen + 7) & ~(uint64_t)7;
+}
+
+/* Whether records were appended that are not durable yet. Any thread. */
+bool wal_dirty(wal *w);
+
+/* Whether a sync has anything to do: records not yet durable, a segment
+ * left behind, or a new segment's directory entry. */
+bool wal_pending(wal *w);
+
+/* Make every record appended before the call durable (fdatasync). */
+int wal_sync(wal *w);
+
+/* The same for several logs at once: one syncfs() of their file system
+ * when more than one is dirty (a device flush per file costs ~10x more,
+ * see docs/FORMATS.md), fdatasync when one is. */
+int wal_sync_many(wal **ws, size_t n);
+
+/* After a failed sync: forget every record appended since the last
+ * successful one, erasing them from the mapping. Shard lock held. */
+void wal_rewind(wal *w);
+
+/* Start a new segment and return its number: every record appended from
+ * now on is in it or later. Shard lock held. */
+int wal_switch(wal *w, uint64_t *seg);
+
+/* Delete segments older than `seg`. */
+void wal_drop_before(wal *w, uint64_t seg);
+
+/* Check one segment file without applying anything; for `warp check`.
+ * `*seq` is the sequence number its first record must carry (0: take the
+ * header's) and receives the next one. `last` says whether it is the
+ * shard's newest segment, whose torn tail is not damage. Returns WARP_OK
+ * or WARP_ECORRUPT (st->error says where) or WARP_EIO. */
+int wal_check_file(const char *path, bool last, uint64_t *seq,
+                   wal_replay_stats *st);
+
+/* The path of segment `seg` of `shard` under `dir`, into buf. */
+void wal_path(char *buf, size_t cap, const char *dir, uint32_t shard,
+              uint64_t seg);
+
+#endif
