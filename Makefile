@@ -5,6 +5,8 @@
 #   make run          build, then a short `warp bench` (the main job)
 #   make test         build and test build/, build-asan/, build-tsan/
 #   make bench        build, then the longer benchmark run
+#   make soak         build, then the crash tests with many more kills
+#                     (SOAK_ITERS per test, default 500)
 #   make format       clang-format -i every .c/.h
 #   make format-check report files clang-format would change (no edits)
 #   make clean        remove every build tree
@@ -15,11 +17,12 @@ JOBS      ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD     ?= build
 BUILD_TYPE ?= RelWithDebInfo
 WARP      := $(BUILD)/bin/warp
+SOAK_ITERS ?= 500
 BENCH_ARGS := bench --workload simple --keys 1000000 --value-size 100 --threads 1,2
 
 FORMAT_FILES = $(shell find include src tests cli -name '*.[ch]' 2>/dev/null)
 
-.PHONY: all build run bench test format format-check clean
+.PHONY: all build run bench test soak format format-check clean
 
 all: build
 
@@ -37,6 +40,10 @@ bench: build
 test:
 	@scripts/deps.sh test
 	@JOBS=$(JOBS) scripts/test.sh
+
+# The crash tests of tests/test-crash.c, run directly (no ctest timeout).
+soak: build
+	WARP_CRASH_ITERS=$(SOAK_ITERS) $(BUILD)/bin/test-crash
 
 format:
 	@scripts/deps.sh format

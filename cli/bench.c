@@ -36,6 +36,31 @@
  *   Per op: a wyrand step, Lemire's multiply-shift onto [0, N), a fixed-width
  *   10-digit key formatter into a per-thread buffer and the engine call; about
  *   10 ns of harness. No per-key array is kept: it would add a cache miss.
+ *
+ * ON DISK (--dir DIR, --fsync MODE)
+ *   The store is opened on DIR, which must be absent or empty (benchdir.h):
+ *   the bench removes what it wrote when it is done, unless --keep. The
+ *   preload and every run then go through the WAL, so `put` measures
+ *   acknowledged puts under that fsync mode. With fsync=always a put waits
+ *   for its group commit (milliseconds), so the put loop then reads the
+ *   stop flag every SYNC_BLOCK ops and times every op. --compare-memory
+ *   first runs the same workloads on an in-memory store, for the ratio.
+ *   Each run on disk also reports the syncs and checkpoints it saw.
+ *
+ * RECOVER (needs --dir)
+ *   Puts keys 0..N-1, then overwrites keys 0..N/2-1 (fsync=never, no
+ *   automatic checkpoints), so the log holds 1.5N records; closes the
+ *   store, reopens it with the configured options and reports what
+ *   warp_recovery_get() says: records (WAL + snapshot) per second of
+ *   recovery. The files are in the page cache: this is a warm-cache figure.
+ *   It then checks that the store holds N keys with the newest values.
+ *
+ * CHECKPOINT (needs --dir)
+ *   Preloads N keys, then the workers run `simple` gets for S seconds while
+ *   the main thread calls warp_checkpoint() back to back. A checkpoint that
+ *   is running when the S seconds are up finishes before the workers are
+ *   stopped, so every get measured ran beside a checkpoint. Reports the
+ *   get rate and latency (p99.9 shows the stalls) and the checkpoints.
  */
 #include "bench.h"
 
@@ -50,6 +75,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "benchdir.h"
 #include "hist.h"
 #include "warp.h"
 
@@ -61,6 +87,7 @@
 #define BENCH_BLOCK   256 /* ops between two reads of the stop flag */
 #define BENCH_SAMPLE  16  /* one op in BENCH_SAMPLE is timed */
 #define BATCH_KEYS    16  /* keys per warp_get_batch() call */
+#define SYNC_BLOCK    16  /* fsync=always puts between two flag reads */
 #define PRELOAD_CHUNK 1024
 #define PATTERN_SLACK 64 /* values are windows at offsets 0..63 */
 
@@ -74,9 +101,17 @@
 /* Configuration and argument parsing                                        */
 /* ------------------------------------------------------------------------ */
 
-enum workload { WL_SIMPLE, WL_BATCH, WL_PUT, WL_COUNT };
+enum workload {
+    WL_SIMPLE,
+    WL_BATCH,
+    WL_PUT,
+    WL_RECOVER,
+    WL_CHECKPOINT,
+    WL_COUNT
+};
 
-static const char *const workload_names[WL_COUNT] = {"simple", "batch", "put"};
+static const char *const workload_names[WL_COUNT] = {"simple", "batch", "put",
+                                                     "recover", "checkpoint"};
 
 struct bench_config {
     enum workload workloads[MAX_WORKLOADS];
@@ -88,26 +123,38 @@ struct bench_config {
     double seconds;
     const char *json_path; /* NULL: no JSON */
     const char *physics;   /* "off", "adaptive" or "full", as given */
+    const char *dir;       /* --dir, or NULL: in memory */
+    bool fsync_given;      /* --fsync (or --opt fsync=) was given */
+    bool compare_memory;   /* --compare-memory */
+    bool keep;             /* --keep */
     warp_options opts;
 };
 
 /* The help text, a printf format: BATCH_KEYS, MAX_THREADS, BENCH_SAMPLE. */
 static const char usage_format[] =
-    "usage: warp bench [--workload simple|batch|put] [--keys N]\n"
+    "usage: warp bench [--workload LIST] [--keys N]\n"
     "                  [--value-size B] [--threads 1,2,...] [--seconds S]\n"
     "                  [--json FILE] [--shards N] [--physics MODE]\n"
+    "                  [--dir DIR [--fsync MODE] [--compare-memory] [--keep]]\n"
     "                  [--opt NAME=VALUE]...\n"
     "\n"
-    "Preload an in-memory store with N keys \"key:%%010u\" (0..N-1) of\n"
-    "B-byte values, then run each workload with each thread count for S\n"
-    "seconds, and print one row per run.\n"
+    "Preload a store (in memory, or on DIR) with N keys \"key:%%010u\"\n"
+    "(0..N-1) of B-byte values, then run each workload with each thread\n"
+    "count for S seconds, and print one row per run.\n"
     "\n"
     "  --workload LIST   simple, batch or put; a comma-separated list runs\n"
-    "                    each in turn on the same store (default simple)\n"
+    "                    each in turn on the same store (default simple);\n"
+    "                    or recover or checkpoint alone (these need --dir)\n"
     "                      simple  warp_get of uniform random keys\n"
     "                      batch   warp_get_batch of %d uniform random\n"
     "                              keys; ops are keys, latency is per call\n"
     "                      put     warp_put over uniform random keys\n"
+    "                      recover put N keys, overwrite N/2 (1.5N WAL\n"
+    "                              records, fsync=never), close, reopen:\n"
+    "                              ops are records recovered, seconds the\n"
+    "                              engine's recovery time; one row\n"
+    "                      checkpoint  simple gets while the main thread\n"
+    "                              runs warp_checkpoint() back to back\n"
     "  --keys N          keys to preload, 1..4294967295 (default 1000000)\n"
     "  --value-size B    value bytes; k and m suffixes are KiB and MiB\n"
     "                    (default 100)\n"
@@ -116,12 +163,23 @@ static const char usage_format[] =
     "  --seconds S       measured seconds per run, > 0 (default 3)\n"
     "  --json FILE       also write the results to FILE as JSON:\n"
     "                    {\"results\":[{\"workload\",\"engine\",\"threads\",\n"
-    "                    \"physics\",\"ops\",\"seconds\",\"ops_per_sec\",\n"
-    "                    \"p50_us\",\"p99_us\",\"bytes_per_key\"},...]}\n"
+    "                    \"physics\",\"fsync\",\"ops\",\"seconds\",\n"
+    "                    \"ops_per_sec\",\"p50_us\",\"p99_us\",\"p999_us\",\n"
+    "                    \"bytes_per_key\"},...]}; fsync is \"none\" in\n"
+    "                    memory; rows on disk add \"syncs\" and\n"
+    "                    \"checkpoints\" (during the run)\n"
     "  --shards N        the same as --opt shards=N\n"
     "  --physics MODE    off, adaptive or full (default off); recorded in\n"
     "                    the results. Physics is not implemented yet: the\n"
     "                    engine runs without it whatever the mode.\n"
+    "  --dir DIR         open the store on DIR, which must be absent or\n"
+    "                    empty; what the bench writes there is removed at\n"
+    "                    the end\n"
+    "  --fsync MODE      always, everysec or never (default everysec);\n"
+    "                    needs --dir\n"
+    "  --compare-memory  first run the same workloads in memory, then\n"
+    "                    print the on-disk / in-memory ops/s ratio\n"
+    "  --keep            leave the store in DIR\n"
     "  --opt NAME=VALUE  set an engine option (repeatable); see below\n"
     "  -h, --help        show this help\n"
     "\n"
@@ -227,7 +285,7 @@ static int set_workload(struct bench_config *cfg, const char *v)
                 found = w;
         if (found < 0 || n == MAX_WORKLOADS)
             return usage_error("--workload: bad workload list '%s' (want "
-                               "simple, batch or put)",
+                               "simple, batch, put, recover or checkpoint)",
                                v);
         cfg->workloads[n++] = (enum workload)found;
         if (p[len] == '\0')
@@ -287,6 +345,37 @@ static int apply_opt(struct bench_config *cfg, const char *name,
     return 2;
 }
 
+static int set_dir(struct bench_config *cfg, const char *v)
+{
+    if (*v == '\0')
+        return usage_error("--dir: empty directory name%s", "");
+    cfg->dir = v;
+    return 0;
+}
+
+static int set_fsync(struct bench_config *cfg, const char *v)
+{
+    if (strcmp(v, "always") != 0 && strcmp(v, "everysec") != 0 &&
+        strcmp(v, "never") != 0)
+        return usage_error("--fsync: '%s' is not always, everysec or never", v);
+    cfg->fsync_given = true;
+    return apply_opt(cfg, "fsync", v, "--fsync");
+}
+
+static int set_compare_memory(struct bench_config *cfg, const char *v)
+{
+    (void)v;
+    cfg->compare_memory = true;
+    return 0;
+}
+
+static int set_keep(struct bench_config *cfg, const char *v)
+{
+    (void)v;
+    cfg->keep = true;
+    return 0;
+}
+
 static int set_shards(struct bench_config *cfg, const char *v)
 {
     return apply_opt(cfg, "shards", v, "--shards");
@@ -303,22 +392,30 @@ static int set_opt(struct bench_config *cfg, const char *v)
         return usage_error("--opt: option name in '%s' is too long", v);
     memcpy(name, v, len);
     name[len] = '\0';
+    if (strcmp(name, "fsync") == 0)
+        cfg->fsync_given = true;
     return apply_opt(cfg, name, eq + 1, "--opt");
 }
 
+/* A flag, and whether it takes a value (the others are switches). */
 static const struct flag {
     const char *name;
     int (*set)(struct bench_config *cfg, const char *value);
+    bool has_value;
 } flags[] = {
-    {"workload", set_workload},
-    {"keys", set_keys},
-    {"value-size", set_value_size},
-    {"threads", set_threads},
-    {"seconds", set_seconds},
-    {"json", set_json},
-    {"shards", set_shards},
-    {"physics", set_physics},
-    {"opt", set_opt},
+    {"workload", set_workload, true},
+    {"keys", set_keys, true},
+    {"value-size", set_value_size, true},
+    {"threads", set_threads, true},
+    {"seconds", set_seconds, true},
+    {"json", set_json, true},
+    {"shards", set_shards, true},
+    {"physics", set_physics, true},
+    {"dir", set_dir, true},
+    {"fsync", set_fsync, true},
+    {"compare-memory", set_compare_memory, false},
+    {"keep", set_keep, false},
+    {"opt", set_opt, true},
 };
 
 static const struct flag *find_flag(const char *name, size_t len)
@@ -328,6 +425,44 @@ static const struct flag *find_flag(const char *name, size_t len)
             memcmp(flags[i].name, name, len) == 0)
             return &flags[i];
     return NULL;
+}
+
+/* Whether workload `wl` is in the list. */
+static bool has_workload(const struct bench_config *cfg, enum workload wl)
+{
+    for (unsigned i = 0; i < cfg->nworkloads; i++)
+        if (cfg->workloads[i] == wl)
+            return true;
+    return false;
+}
+
+/* The flags that only make sense together. Returns 0 or 2 (reported). */
+static int check_combination(const struct bench_config *cfg)
+{
+    bool own_store =
+        has_workload(cfg, WL_RECOVER) || has_workload(cfg, WL_CHECKPOINT);
+
+    if (cfg->dir == NULL && cfg->fsync_given)
+        return usage_error("--fsync needs --dir (an in-memory store has no "
+                           "log)%s",
+                           "");
+    if (cfg->dir == NULL && cfg->compare_memory)
+        return usage_error("--compare-memory needs --dir%s", "");
+    if (cfg->dir == NULL && cfg->keep)
+        return usage_error("--keep needs --dir%s", "");
+    if (own_store && cfg->dir == NULL)
+        return usage_error("--workload %s needs --dir",
+                           has_workload(cfg, WL_RECOVER) ? "recover"
+                                                         : "checkpoint");
+    if (own_store && cfg->nworkloads > 1)
+        return usage_error("--workload: recover and checkpoint run alone, "
+                           "not in a list%s",
+                           "");
+    if (own_store && cfg->compare_memory)
+        return usage_error("--compare-memory: only for simple, batch and "
+                           "put%s",
+                           "");
+    return 0;
 }
 
 /* Parse argv into *cfg, defaults first. Returns 0 to run, -1 when --help
@@ -359,7 +494,9 @@ static int parse_args(int argc, char **argv, struct bench_config *cfg)
         const struct flag *f = find_flag(name, len);
         if (f == NULL)
             return usage_error("unknown flag '%s'", arg);
-        const char *value = eq ? eq + 1 : argv[++i];
+        if (!f->has_value && eq != NULL)
+            return usage_error("%s takes no value", arg);
+        const char *value = !f->has_value ? "" : eq ? eq + 1 : argv[++i];
         if (value == NULL)
             return usage_error("missing value for %s", arg);
         int rc = f->set(cfg, value);
@@ -373,7 +510,7 @@ static int parse_args(int argc, char **argv, struct bench_config *cfg)
                 cfg->value_size, (unsigned long long)cfg->opts.max_value_size);
         return 2;
     }
-    return 0;
+    return check_combination(cfg);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -465,10 +602,11 @@ static inline const uint8_t *value_of(const uint8_t *pattern, uint32_t i)
     return pattern + (i % PATTERN_SLACK);
 }
 
-/* Put keys 0 .. keys-1 with warp_put_batch() in chunks. Returns WARP_OK or
- * the engine's error, which has been reported on stderr. */
-static int preload(warp_db *db, const struct bench_config *cfg,
-                   const uint8_t *pattern)
+/* Put keys 0 .. count-1 with warp_put_batch() in chunks, key i with the
+ * value value_of(pattern, i + shift). Returns WARP_OK or the engine's
+ * error, which has been reported on stderr. */
+static int put_range(warp_db *db, uint32_t count, size_t value_size,
+                     const uint8_t *pattern, uint32_t shift)
 {
     warp_put_item *items = calloc(PRELOAD_CHUNK, sizeof *items);
     char(*keys)[KEY_LEN] = malloc(PRELOAD_CHUNK * sizeof *keys);
@@ -478,16 +616,16 @@ static int preload(warp_db *db, const struct bench_config *cfg,
         goto out;
     }
 
-    for (uint64_t base = 0; base < cfg->keys; base += PRELOAD_CHUNK) {
-        uint64_t left = cfg->keys - base;
+    for (uint64_t base = 0; base < count; base += PRELOAD_CHUNK) {
+        uint64_t left = count - base;
         size_t n = left < PRELOAD_CHUNK ? (size_t)left : PRELOAD_CHUNK;
         for (size_t i = 0; i < n; i++) {
             uint32_t k = (uint32_t)(base + i);
             make_key(keys[i], k);
             items[i] = (warp_put_item){.key = keys[i],
                                        .klen = KEY_LEN,
-                                       .val = value_of(pattern, k),
-                                       .vlen = cfg->value_size};
+                                       .val = value_of(pattern, k + shift),
+                                       .vlen = value_size};
         }
         size_t failed = n;
         rc = warp_put_batch(db, items, n, &failed);
@@ -504,6 +642,13 @@ out:
     free(keys);
     free(items);
     return rc;
+}
+
+/* Put the N keys of the configuration with their values. */
+static int preload(warp_db *db, const struct bench_config *cfg,
+                   const uint8_t *pattern)
+{
+    return put_range(db, cfg->keys, cfg->value_size, pattern, 0);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -528,6 +673,7 @@ struct run {
     uint32_t keys;
     size_t value_size;
     const uint8_t *pattern;
+    bool sync_puts; /* fsync=always on disk: each put waits for a sync */
     struct gate gate;
     _Alignas(CACHE_LINE) atomic_bool stop;
     atomic_bool failed;
@@ -638,38 +784,47 @@ static inline bool op_put(struct tctx *c, bool timed)
 
 typedef bool (*op_fn)(struct tctx *c, bool timed);
 
-/* Run `op` in blocks of BENCH_BLOCK until the stop flag is seen, timing the
- * first op of every BENCH_SAMPLE. Always inlined, so that `op` is a
- * constant and gets inlined too. Returns false when an op failed. */
+/* Run `op` in blocks of `block` ops until the stop flag is seen, timing
+ * the first op of every `sample`. Always inlined, so that `op`, `block`
+ * and `sample` are constants and `op` gets inlined too. Returns false when
+ * an op failed. */
 static inline __attribute__((always_inline)) bool
-run_loop(struct tctx *c, const atomic_bool *stop, op_fn op)
+run_loop(struct tctx *c, const atomic_bool *stop, op_fn op, unsigned block,
+         unsigned sample)
 {
     do {
-        for (unsigned g = 0; g < BENCH_BLOCK / BENCH_SAMPLE; g++) {
+        for (unsigned g = 0; g < block / sample; g++) {
             if (!op(c, true))
                 return false;
-            for (unsigned i = 1; i < BENCH_SAMPLE; i++)
+            for (unsigned i = 1; i < sample; i++)
                 if (!op(c, false))
                     return false;
         }
-        c->calls += BENCH_BLOCK;
+        c->calls += block;
     } while (!atomic_load_explicit(stop, memory_order_relaxed));
     return true;
 }
 
 static bool loop_simple(struct tctx *c, const atomic_bool *stop)
 {
-    return run_loop(c, stop, op_get);
+    return run_loop(c, stop, op_get, BENCH_BLOCK, BENCH_SAMPLE);
 }
 
 static bool loop_batch(struct tctx *c, const atomic_bool *stop)
 {
-    return run_loop(c, stop, op_batch);
+    return run_loop(c, stop, op_batch, BENCH_BLOCK, BENCH_SAMPLE);
 }
 
 static bool loop_put(struct tctx *c, const atomic_bool *stop)
 {
-    return run_loop(c, stop, op_put);
+    return run_loop(c, stop, op_put, BENCH_BLOCK, BENCH_SAMPLE);
+}
+
+/* Puts that each wait for a sync: the flag is read often, every op timed
+ * (a clock read is nothing beside a sync). */
+static bool loop_put_synced(struct tctx *c, const atomic_bool *stop)
+{
+    return run_loop(c, stop, op_put, SYNC_BLOCK, 1);
 }
 
 static size_t round_up(size_t n, size_t to)
@@ -748,12 +903,14 @@ static void *worker_main(void *arg)
         atomic_store(&r->failed, true);
     if (gate_wait(&r->gate) && ok) {
         w->start_ns = now_ns();
-        if (r->workload == WL_SIMPLE)
-            ok = loop_simple(&c, &r->stop);
-        else if (r->workload == WL_BATCH)
+        if (r->workload == WL_BATCH)
             ok = loop_batch(&c, &r->stop);
-        else
+        else if (r->workload == WL_PUT && r->sync_puts)
+            ok = loop_put_synced(&c, &r->stop);
+        else if (r->workload == WL_PUT)
             ok = loop_put(&c, &r->stop);
+        else /* simple, and the gets beside checkpoints */
+            ok = loop_simple(&c, &r->stop);
         w->end_ns = now_ns();
     }
     if (!ok) {
@@ -774,12 +931,31 @@ static void *worker_main(void *arg)
 struct result {
     enum workload workload;
     unsigned threads;
+    const char *fsync; /* always, everysec, never; "none" in memory */
     uint64_t ops;
     double seconds;
     double ops_per_sec;
-    double p50_us, p99_us;
+    double p50_us, p99_us, p999_us;
+    double bytes_per_key;
+    bool on_disk;         /* the durability figures below mean something */
+    uint64_t syncs;       /* sync rounds during the run */
+    uint64_t checkpoints; /* checkpoints finished during the run */
+    double checkpoint_ms; /* checkpoint workload: mean checkpoint time */
+};
+
+/* The store the runs of one pass go to. */
+struct store {
+    warp_db *db;
+    bool on_disk;
     double bytes_per_key;
 };
+
+static const char *fsync_name(warp_fsync f)
+{
+    return f == WARP_FSYNC_ALWAYS  ? "always"
+           : f == WARP_FSYNC_NEVER ? "never"
+                                   : "everysec";
+}
 
 /* Sleep until CLOCK_MONOTONIC reaches `deadline` ns, waking every 20 ms to
  * end early if a worker has failed. */
@@ -796,6 +972,27 @@ static void sleep_until(uint64_t deadline, const atomic_bool *failed)
                               (long)(step % 1000000000u)};
         nanosleep(&ts, NULL);
     }
+}
+
+/* The checkpoint workload's main thread: warp_checkpoint() back to back
+ * until `deadline` (one running then finishes) or a worker fails. Returns
+ * WARP_OK or the first error; *count and *ns receive the checkpoints
+ * finished and the time they took. */
+static int checkpoint_until(warp_db *db, uint64_t deadline,
+                            const atomic_bool *failed, uint64_t *count,
+                            uint64_t *ns)
+{
+    *count = 0;
+    *ns = 0;
+    while (now_ns() < deadline && !atomic_load(failed)) {
+        uint64_t t0 = now_ns();
+        int rc = warp_checkpoint(db);
+        if (rc != WARP_OK)
+            return rc;
+        *ns += now_ns() - t0;
+        (*count)++;
+    }
+    return WARP_OK;
 }
 
 static void report_failure(enum workload wl, const struct failure *f)
@@ -831,15 +1028,19 @@ static int summarize(struct worker *w, unsigned n, struct result *res)
     res->ops_per_sec = (double)res->ops / res->seconds;
     res->p50_us = hist_percentile(all, 50.0) / 1000.0;
     res->p99_us = hist_percentile(all, 99.0) / 1000.0;
+    res->p999_us = hist_percentile(all, 99.9) / 1000.0;
     hist_free(all);
     return WARP_OK;
 }
 
-/* Start `n` workers, let them run for the configured seconds, join them.
- * Returns 0 with *res filled, or 1 after reporting why the run failed. */
+/* Start `n` workers, let them run for the configured seconds (running
+ * checkpoints meanwhile for that workload), join them. Returns 0 with
+ * *res filled, or 1 after reporting why the run failed. */
 static int run_workers(struct run *r, struct worker *w, unsigned n,
                        double seconds, struct result *res)
 {
+    uint64_t ckpts = 0, ckpt_ns = 0;
+    int ckpt_rc = WARP_OK;
     unsigned created = 0;
     for (; created < n; created++) {
         int err =
@@ -851,8 +1052,14 @@ static int run_workers(struct run *r, struct worker *w, unsigned n,
         }
     }
     gate_release(&r->gate, created, created < n);
-    if (created == n)
-        sleep_until(now_ns() + (uint64_t)(seconds * 1e9), &r->failed);
+    if (created == n) {
+        uint64_t deadline = now_ns() + (uint64_t)(seconds * 1e9);
+        if (r->workload == WL_CHECKPOINT)
+            ckpt_rc =
+                checkpoint_until(r->db, deadline, &r->failed, &ckpts, &ckpt_ns);
+        else
+            sleep_until(deadline, &r->failed);
+    }
     atomic_store_explicit(&r->stop, true, memory_order_relaxed);
     for (unsigned i = 0; i < created; i++)
         pthread_join(w[i].tid, NULL);
@@ -865,23 +1072,31 @@ static int run_workers(struct run *r, struct worker *w, unsigned n,
             return 1;
         }
     }
+    if (ckpt_rc != WARP_OK) {
+        fprintf(stderr, "warp bench: checkpoint: warp_checkpoint: %s\n",
+                warp_strerror(ckpt_rc));
+        return 1;
+    }
     if (summarize(w, n, res) != WARP_OK) {
         fprintf(stderr, "warp bench: out of memory\n");
         return 1;
     }
+    res->checkpoint_ms = ckpts ? (double)ckpt_ns / 1e6 / (double)ckpts : 0;
     return 0;
 }
 
 /* One run: workload `wl` on `threads` threads. Returns 0 or 1 as above. */
-static int run_one(warp_db *db, const struct bench_config *cfg,
+static int run_one(const struct store *st, const struct bench_config *cfg,
                    const uint8_t *pattern, enum workload wl, unsigned threads,
                    struct result *res)
 {
-    struct run r = {.db = db,
+    struct run r = {.db = st->db,
                     .workload = wl,
                     .keys = cfg->keys,
                     .value_size = cfg->value_size,
-                    .pattern = pattern};
+                    .pattern = pattern,
+                    .sync_puts =
+                        st->on_disk && cfg->opts.fsync == WARP_FSYNC_ALWAYS};
     pthread_mutex_init(&r.gate.mu, NULL);
     pthread_cond_init(&r.gate.cv, NULL);
     atomic_init(&r.stop, false);
@@ -901,6 +1116,8 @@ static int run_one(warp_db *db, const struct bench_config *cfg,
     }
     res->workload = wl;
     res->threads = threads;
+    res->on_disk = st->on_disk;
+    res->fsync = st->on_disk ? fsync_name(cfg->opts.fsync) : "none";
     status = run_workers(&r, w, threads, cfg->seconds, res);
     for (unsigned i = 0; i < threads; i++)
         hist_free(w[i].hist);
@@ -934,34 +1151,70 @@ static const char *human(double v, char *buf, size_t cap)
 
 static void print_header(void)
 {
-    printf("%-8s %7s %12s %8s %9s %9s %9s %10s\n", "workload", "threads", "ops",
-           "seconds", "ops/s", "p50 us", "p99 us", "bytes/key");
+    printf("%-10s %-8s %7s %12s %8s %9s %9s %9s %9s %10s\n", "workload",
+           "fsync", "threads", "ops", "seconds", "ops/s", "p50 us", "p99 us",
+           "p99.9 us", "bytes/key");
+}
+
+/* A latency cell: "-" for the recover row, which has none. */
+static const char *latency(const struct result *r, double us, char *buf,
+                           size_t cap)
+{
+    if (r->workload == WL_RECOVER)
+        snprintf(buf, cap, "-");
+    else
+        snprintf(buf, cap, "%.3f", us);
+    return buf;
 }
 
 static void print_row(const struct result *r)
 {
-    char rate[32];
-    printf("%-8s %7u %12llu %8.3f %9s %9.3f %9.3f %10.1f\n",
-           workload_names[r->workload], r->threads, (unsigned long long)r->ops,
-           r->seconds, human(r->ops_per_sec, rate, sizeof rate), r->p50_us,
-           r->p99_us, r->bytes_per_key);
+    char rate[32], p50[32], p99[32], p999[32];
+    printf("%-10s %-8s %7u %12llu %8.3f %9s %9s %9s %9s %10.1f\n",
+           workload_names[r->workload], r->fsync, r->threads,
+           (unsigned long long)r->ops, r->seconds,
+           human(r->ops_per_sec, rate, sizeof rate),
+           latency(r, r->p50_us, p50, sizeof p50),
+           latency(r, r->p99_us, p99, sizeof p99),
+           latency(r, r->p999_us, p999, sizeof p999), r->bytes_per_key);
+    if (r->workload == WL_CHECKPOINT)
+        printf("  %llu checkpoints finished during the run, %.0f ms each on "
+               "average\n",
+               (unsigned long long)r->checkpoints, r->checkpoint_ms);
+    else if (r->on_disk && r->workload != WL_RECOVER)
+        printf("  during the run: %llu syncs, %llu checkpoints\n",
+               (unsigned long long)r->syncs,
+               (unsigned long long)r->checkpoints);
     fflush(stdout);
 }
 
 /* For each workload, each thread count's ops/s relative to the first. */
 static void print_scaling(const struct bench_config *cfg,
-                          const struct result *res)
+                          const struct result *res, const char *where)
 {
     for (unsigned w = 0; w < cfg->nworkloads; w++) {
         const struct result *row = res + (size_t)w * cfg->nthreads;
-        printf(
-            "scaling %s (ops/s vs %u thread%s):", workload_names[row->workload],
-            row[0].threads, row[0].threads == 1 ? "" : "s");
+        printf("scaling %s%s (ops/s vs %u thread%s):",
+               workload_names[row->workload], where, row[0].threads,
+               row[0].threads == 1 ? "" : "s");
         for (unsigned t = 0; t < cfg->nthreads; t++)
             printf(" %ut %.2fx%s", row[t].threads,
                    row[t].ops_per_sec / row[0].ops_per_sec,
                    t + 1 < cfg->nthreads ? "," : "\n");
     }
+}
+
+/* --compare-memory: each on-disk run's ops/s relative to the same run in
+ * memory. */
+static void print_ratio(const struct bench_config *cfg,
+                        const struct result *mem, const struct result *disk)
+{
+    printf("on disk (fsync=%s) vs in memory, ops/s:", disk[0].fsync);
+    size_t n = (size_t)cfg->nworkloads * cfg->nthreads;
+    for (size_t i = 0; i < n; i++)
+        printf(" %s %ut %.3fx%s", workload_names[disk[i].workload],
+               disk[i].threads, disk[i].ops_per_sec / mem[i].ops_per_sec,
+               i + 1 < n ? "," : "\n");
 }
 
 /* A JSON string: quotes, backslashes and control characters escaped. */
@@ -993,6 +1246,8 @@ static void json_result(FILE *f, const struct result *r, const char *physics)
     fputs(",\"engine\":\"warp\",\"threads\":", f);
     fprintf(f, "%u,\"physics\":", r->threads);
     json_string(f, physics);
+    fputs(",\"fsync\":", f);
+    json_string(f, r->fsync);
     fprintf(f, ",\"ops\":%llu,\"seconds\":", (unsigned long long)r->ops);
     json_double(f, r->seconds, 6);
     fputs(",\"ops_per_sec\":", f);
@@ -1001,8 +1256,18 @@ static void json_result(FILE *f, const struct result *r, const char *physics)
     json_double(f, r->p50_us, 4);
     fputs(",\"p99_us\":", f);
     json_double(f, r->p99_us, 4);
+    fputs(",\"p999_us\":", f);
+    json_double(f, r->p999_us, 4);
     fputs(",\"bytes_per_key\":", f);
     json_double(f, r->bytes_per_key, 3);
+    if (r->on_disk)
+        fprintf(f, ",\"syncs\":%llu,\"checkpoints\":%llu",
+                (unsigned long long)r->syncs,
+                (unsigned long long)r->checkpoints);
+    if (r->workload == WL_CHECKPOINT) {
+        fputs(",\"checkpoint_ms\":", f);
+        json_double(f, r->checkpoint_ms, 3);
+    }
     fputc('}', f);
 }
 
@@ -1031,36 +1296,66 @@ static int write_json(FILE *tmp, const char *tmp_path, const char *path,
 /* The command                                                               */
 /* ------------------------------------------------------------------------ */
 
-/* Open and preload the store, reporting progress. Returns 0 with *db and
- * *bytes_per_key set, or 1 after reporting the error. */
-static int setup_store(const struct bench_config *cfg, const uint8_t *pattern,
-                       warp_db **db, double *bytes_per_key)
+static int open_failed(const char *dir, int rc)
 {
-    int rc = warp_open(NULL, &cfg->opts, db);
-    if (rc != WARP_OK) {
-        fprintf(stderr, "warp bench: warp_open: %s\n", warp_strerror(rc));
-        return 1;
+    const char *detail = warp_open_error();
+    fprintf(stderr, "warp bench: warp_open(%s): %s%s%s\n",
+            dir ? dir : "in memory", warp_strerror(rc), *detail ? ": " : "",
+            detail);
+    return 1;
+}
+
+/* The engine's overhead per key, or -1 (reported) when the store does not
+ * hold `keys` keys. */
+static double overhead_per_key(warp_db *db, uint32_t keys, const char *when)
+{
+    warp_stats st;
+    int rc = warp_stats_get(db, &st);
+    if (rc != WARP_OK || st.keys != keys) {
+        fprintf(stderr,
+                "warp bench: %s the store holds %llu keys, expected %u (%s)\n",
+                when, (unsigned long long)st.keys, keys, warp_strerror(rc));
+        return -1;
     }
+    return (double)st.overhead_bytes / (double)st.keys;
+}
+
+/* Open the store (in memory, or on `dir`) and preload it, reporting
+ * progress. On disk the preload is synced before the runs start, so they
+ * do not pay for its write-back. Returns 0 with *st set, or 1 after
+ * reporting the error (st->db is then NULL or open, for warp_close). */
+static int setup_store(const struct bench_config *cfg, const uint8_t *pattern,
+                       const char *dir, struct store *st)
+{
+    st->on_disk = dir != NULL;
+    int rc = warp_open(dir, &cfg->opts, &st->db);
+    if (rc != WARP_OK)
+        return open_failed(dir, rc);
     uint64_t t0 = now_ns();
-    if (preload(*db, cfg, pattern) != WARP_OK)
+    if (preload(st->db, cfg, pattern) != WARP_OK)
         return 1;
     double secs = (double)(now_ns() - t0) / 1e9;
-
-    warp_stats st;
-    rc = warp_stats_get(*db, &st);
-    if (rc != WARP_OK || st.keys != cfg->keys) {
-        fprintf(stderr,
-                "warp bench: after the preload the store holds %llu "
-                "keys, expected %u (%s)\n",
-                (unsigned long long)st.keys, cfg->keys, warp_strerror(rc));
+    t0 = now_ns();
+    rc = warp_sync(st->db);
+    double sync_secs = (double)(now_ns() - t0) / 1e9;
+    if (rc != WARP_OK) {
+        fprintf(stderr, "warp bench: warp_sync: %s\n", warp_strerror(rc));
         return 1;
     }
-    *bytes_per_key = (double)st.overhead_bytes / (double)st.keys;
+    st->bytes_per_key =
+        overhead_per_key(st->db, cfg->keys, "after the preload");
+    if (st->bytes_per_key < 0)
+        return 1;
+    warp_stats s;
+    warp_stats_get(st->db, &s);
     char rate[32];
     printf("preload: %u keys in %.3f s (%s keys/s), %.1f bytes/key overhead, "
-           "%.1f MiB engine memory\n\n",
+           "%.1f MiB engine memory",
            cfg->keys, secs, human(cfg->keys / secs, rate, sizeof rate),
-           *bytes_per_key, (double)st.memory_bytes / (1024.0 * 1024.0));
+           st->bytes_per_key, (double)s.memory_bytes / (1024.0 * 1024.0));
+    if (st->on_disk)
+        printf("; synced in %.3f s", sync_secs);
+    printf("\n\n");
     return 0;
 }
 
@@ -1068,16 +1363,9 @@ static int setup_store(const struct bench_config *cfg, const uint8_t *pattern,
 static int check_keys(warp_db *db, const struct bench_config *cfg,
                       enum workload wl)
 {
-    warp_stats st;
-    int rc = warp_stats_get(db, &st);
-    if (rc == WARP_OK && st.keys == cfg->keys)
-        return 0;
-    fprintf(stderr,
-            "warp bench: %s: the store holds %llu keys after the "
-            "run, expected %u (%s)\n",
-            workload_names[wl], (unsigned long long)st.keys, cfg->keys,
-            warp_strerror(rc));
-    return 1;
+    char when[64];
+    snprintf(when, sizeof when, "%s: after the run", workload_names[wl]);
+    return overhead_per_key(db, cfg->keys, when) < 0 ? 1 : 0;
 }
 
 static void print_banner(const struct bench_config *cfg)
@@ -1086,30 +1374,180 @@ static void print_banner(const struct bench_config *cfg)
            "physics %s\n",
            cfg->keys, cfg->value_size, cfg->opts.shards, cfg->seconds,
            cfg->physics);
+    if (cfg->dir != NULL)
+        printf("store on %s, fsync=%s%s\n", cfg->dir,
+               fsync_name(cfg->opts.fsync),
+               cfg->compare_memory ? ", compared with in memory" : "");
     if (strcmp(cfg->physics, "off") != 0)
         printf("note: physics is not implemented yet; the engine runs without "
                "it (recorded as \"%s\")\n",
                cfg->physics);
 }
 
-/* Every (workload, thread count) run, printing rows as they finish. */
-static int run_all(warp_db *db, const struct bench_config *cfg,
-                   const uint8_t *pattern, double bytes_per_key,
-                   struct result *res)
+/* Every (workload, thread count) run on `st`, printing rows as they
+ * finish. */
+static int run_all(const struct store *st, const struct bench_config *cfg,
+                   const uint8_t *pattern, struct result *res)
 {
     print_header();
     for (unsigned w = 0; w < cfg->nworkloads; w++) {
         for (unsigned t = 0; t < cfg->nthreads; t++) {
             struct result *r = &res[(size_t)w * cfg->nthreads + t];
-            if (run_one(db, cfg, pattern, cfg->workloads[w], cfg->threads[t],
+            warp_durability d0, d1;
+            warp_durability_get(st->db, &d0);
+            if (run_one(st, cfg, pattern, cfg->workloads[w], cfg->threads[t],
                         r) != 0)
                 return 1;
-            r->bytes_per_key = bytes_per_key;
+            warp_durability_get(st->db, &d1);
+            r->syncs = d1.syncs - d0.syncs;
+            r->checkpoints = d1.checkpoints - d0.checkpoints;
+            r->bytes_per_key = st->bytes_per_key;
             print_row(r);
         }
-        if (check_keys(db, cfg, cfg->workloads[w]) != 0)
+        if (check_keys(st->db, cfg, cfg->workloads[w]) != 0)
             return 1;
     }
+    return 0;
+}
+
+/* One pass: open a store (in memory when `dir` is NULL), preload it, run
+ * everything, close it. Returns 0 or 1 (reported). */
+static int run_pass(const struct bench_config *cfg, const uint8_t *pattern,
+                    const char *dir, struct result *res)
+{
+    struct store st = {0};
+    int status = setup_store(cfg, pattern, dir, &st);
+    if (status == 0)
+        status = run_all(&st, cfg, pattern, res);
+    warp_close(st.db);
+    return status;
+}
+
+/* Whether key `k` holds value_of(pattern, k + shift); reports if not. */
+static bool value_is(warp_db *db, const struct bench_config *cfg,
+                     const uint8_t *pattern, uint32_t k, uint32_t shift,
+                     uint8_t *buf)
+{
+    char key[KEY_LEN];
+    size_t vlen = 0;
+    make_key(key, k);
+    int rc = warp_get(db, key, KEY_LEN, buf, cfg->value_size, &vlen, NULL);
+    if (rc == WARP_OK && vlen == cfg->value_size &&
+        memcmp(buf, value_of(pattern, k + shift), vlen) == 0)
+        return true;
+    fprintf(stderr, "warp bench: recover: key:%010u %s after the reopen (%s)\n",
+            k, rc == WARP_OK ? "has the wrong value" : "is missing",
+            warp_strerror(rc));
+    return false;
+}
+
+/* Write the log the recover workload replays: keys 0..N-1, then keys
+ * 0..N/2-1 again with other values, with fsync=never and no automatic
+ * checkpoint, and close. Returns 0 or 1 (reported). */
+static int recover_write(const struct bench_config *cfg, const uint8_t *pattern)
+{
+    warp_options o = cfg->opts;
+    warp_db *db;
+    o.fsync = WARP_FSYNC_NEVER;
+    o.checkpoint_interval = 0;
+    o.checkpoint_wal_bytes = 0;
+    uint64_t t0 = now_ns();
+    int rc = warp_open(cfg->dir, &o, &db);
+    if (rc != WARP_OK)
+        return open_failed(cfg->dir, rc);
+    rc = preload(db, cfg, pattern);
+    if (rc == WARP_OK)
+        rc = put_range(db, cfg->keys / 2, cfg->value_size, pattern, 1);
+    warp_durability d;
+    warp_durability_get(db, &d);
+    warp_close(db); /* syncs the log */
+    if (rc != WARP_OK)
+        return 1;
+    printf("wrote %u puts + %u overwrites, %.1f MiB of WAL, and closed in "
+           "%.3f s\n",
+           cfg->keys, cfg->keys / 2, (double)d.wal_bytes / (1024.0 * 1024.0),
+           (double)(now_ns() - t0) / 1e9);
+    return 0;
+}
+
+/* Reopen the store, fill *res from the recovery report and check what
+ * was recovered. Returns 0 or 1 (reported). */
+static int recover_read(const struct bench_config *cfg, const uint8_t *pattern,
+                        struct result *res)
+{
+    warp_db *db;
+    warp_recovery rec;
+    uint64_t t0 = now_ns();
+    int rc = warp_open(cfg->dir, &cfg->opts, &db);
+    double open_s = (double)(now_ns() - t0) / 1e9;
+    if (rc != WARP_OK)
+        return open_failed(cfg->dir, rc);
+    warp_recovery_get(db, &rec);
+    uint64_t want = (uint64_t)cfg->keys + cfg->keys / 2;
+    int status = 1;
+    uint8_t *buf = malloc(cfg->value_size ? cfg->value_size : 1);
+    if (buf == NULL) {
+        fprintf(stderr, "warp bench: out of memory\n");
+        goto out;
+    }
+    *res = (struct result){.workload = WL_RECOVER,
+                           .threads = 1,
+                           .fsync = fsync_name(cfg->opts.fsync),
+                           .ops = rec.wal_records + rec.snapshot_records,
+                           .seconds = (double)rec.micros / 1e6,
+                           .on_disk = true};
+    res->ops_per_sec = (double)res->ops / res->seconds;
+    res->bytes_per_key = overhead_per_key(db, cfg->keys, "recover: after");
+    if (res->bytes_per_key < 0)
+        goto out;
+    if (res->ops != want) {
+        fprintf(stderr,
+                "warp bench: recover: recovered %llu records, expected "
+                "%llu\n",
+                (unsigned long long)res->ops, (unsigned long long)want);
+        goto out;
+    }
+    if (!value_is(db, cfg, pattern, 0, cfg->keys > 1 ? 1 : 0, buf) ||
+        !value_is(db, cfg, pattern, cfg->keys - 1, 0, buf))
+        goto out;
+    print_header();
+    print_row(res);
+    printf("  %llu WAL records in %llu segments, %llu snapshot pairs, %llu "
+           "torn bytes; warp_open took %.3f s\n",
+           (unsigned long long)rec.wal_records,
+           (unsigned long long)rec.wal_segments,
+           (unsigned long long)rec.snapshot_records,
+           (unsigned long long)rec.torn_bytes, open_s);
+    status = 0;
+out:
+    free(buf);
+    warp_close(db);
+    return status;
+}
+
+/* Run the configured passes into res. Returns 0 or 1 (reported). */
+static int run_passes(const struct bench_config *cfg, const uint8_t *pattern,
+                      struct result *res)
+{
+    if (cfg->workloads[0] == WL_RECOVER)
+        return recover_write(cfg, pattern) || recover_read(cfg, pattern, res);
+
+    struct result *mine = res;
+    if (cfg->compare_memory) {
+        printf("in memory:\n");
+        if (run_pass(cfg, pattern, NULL, res) != 0)
+            return 1;
+        mine = res + (size_t)cfg->nworkloads * cfg->nthreads;
+        printf("\non disk:\n");
+    }
+    if (run_pass(cfg, pattern, cfg->dir, mine) != 0)
+        return 1;
+    printf("\n");
+    if (cfg->compare_memory)
+        print_scaling(cfg, res, " in memory");
+    print_scaling(cfg, mine, cfg->dir ? " on disk" : "");
+    if (cfg->compare_memory)
+        print_ratio(cfg, res, mine);
     return 0;
 }
 
@@ -1131,11 +1569,20 @@ static double clock_overhead_ns(void)
 
 static void print_notes(const struct bench_config *cfg)
 {
+    if (cfg->workloads[0] == WL_RECOVER) {
+        printf("\nrecover: ops are records replayed (WAL + snapshot), seconds "
+               "the engine's own\n  recovery time (warp_recovery_get); the "
+               "files were in the page cache.\n");
+        return;
+    }
+    bool synced = cfg->dir != NULL && cfg->opts.fsync == WARP_FSYNC_ALWAYS &&
+                  has_workload(cfg, WL_PUT);
     printf("\nlatency: one op in %d timed with clock_gettime(CLOCK_MONOTONIC), "
-           "every op counted;\n  a timed interval includes one clock read "
+           "every op counted%s;\n  a timed interval includes one clock read "
            "(%.0f ns here); percentiles from a\n  log-linear histogram "
            "(<= 1.6%% error).\n",
-           BENCH_SAMPLE, clock_overhead_ns());
+           BENCH_SAMPLE, synced ? " (every put timed on disk)" : "",
+           clock_overhead_ns());
     for (unsigned w = 0; w < cfg->nworkloads; w++) {
         if (cfg->workloads[w] == WL_BATCH) {
             printf("batch: ops are keys, %d per warp_get_batch call; latency "
@@ -1146,6 +1593,22 @@ static void print_notes(const struct bench_config *cfg)
     }
 }
 
+/* Open the JSON temporary file first, so a bad path fails before the
+ * runs. Returns the stream, or NULL after reporting. */
+static FILE *json_open(const char *path, char **tmp_path)
+{
+    FILE *f = NULL;
+    *tmp_path = malloc(strlen(path) + 5);
+    if (*tmp_path != NULL) {
+        sprintf(*tmp_path, "%s.tmp", path);
+        f = fopen(*tmp_path, "w");
+    }
+    if (f == NULL)
+        fprintf(stderr, "warp bench: cannot create %s.tmp: %s\n", path,
+                strerror(errno));
+    return f;
+}
+
 int bench_main(int argc, char **argv)
 {
     struct bench_config cfg;
@@ -1154,35 +1617,33 @@ int bench_main(int argc, char **argv)
         return rc < 0 ? 0 : rc;
 
     int status = 1;
-    warp_db *db = NULL;
+    bool dir_ready = false, dir_created = false;
     char *tmp_path = NULL;
     FILE *json = NULL;
-    size_t nres = (size_t)cfg.nworkloads * cfg.nthreads;
+    size_t nres = cfg.workloads[0] == WL_RECOVER
+                      ? 1
+                      : (size_t)cfg.nworkloads * cfg.nthreads *
+                            (cfg.compare_memory ? 2 : 1);
     struct result *res = calloc(nres, sizeof *res);
     uint8_t *pattern = make_pattern(cfg.value_size);
     if (res == NULL || pattern == NULL) {
         fprintf(stderr, "warp bench: out of memory\n");
         goto out;
     }
-    if (cfg.json_path != NULL) { /* fail on a bad path before running */
-        tmp_path = malloc(strlen(cfg.json_path) + 5);
-        if (tmp_path != NULL)
-            sprintf(tmp_path, "%s.tmp", cfg.json_path);
-        json = tmp_path ? fopen(tmp_path, "w") : NULL;
-        if (json == NULL) {
-            fprintf(stderr, "warp bench: cannot create %s.tmp: %s\n",
-                    cfg.json_path, strerror(errno));
+    if (cfg.json_path != NULL &&
+        (json = json_open(cfg.json_path, &tmp_path)) == NULL)
+        goto out;
+    if (cfg.dir != NULL) {
+        status = benchdir_prepare(cfg.dir, &dir_created);
+        if (status != 0)
             goto out;
-        }
+        dir_ready = true;
+        status = 1;
     }
 
     print_banner(&cfg);
-    double bytes_per_key = 0;
-    if (setup_store(&cfg, pattern, &db, &bytes_per_key) != 0 ||
-        run_all(db, &cfg, pattern, bytes_per_key, res) != 0)
+    if (run_passes(&cfg, pattern, res) != 0)
         goto out;
-    printf("\n");
-    print_scaling(&cfg, res);
     print_notes(&cfg);
     status = 0;
     if (json != NULL) {
@@ -1195,7 +1656,10 @@ out:
         fclose(json);
         remove(tmp_path);
     }
-    warp_close(db);
+    if (dir_ready && cfg.keep)
+        printf("the store is kept in %s\n", cfg.dir);
+    else if (dir_ready && !benchdir_remove(cfg.dir, dir_created) && !status)
+        status = 1;
     free(tmp_path);
     free(pattern);
     free(res);

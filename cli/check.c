@@ -72,8 +72,8 @@ int check_main(int argc, char **argv)
             return 0;
         }
         if (argv[i][0] == '-' || dir != NULL) {
-            fprintf(stderr, "warp check: unexpected argument '%s'\n%s",
-                    argv[i], usage_text);
+            fprintf(stderr, "warp check: unexpected argument '%s'\n%s", argv[i],
+                    usage_text);
             return 2;
         }
         dir = argv[i];

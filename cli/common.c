@@ -23,8 +23,9 @@ bool cli_set_opt(warp_options *opts, const char *cmd, const char *spec)
     if (rc == WARP_OK)
         return true;
     if (rc == WARP_ENOOPT) {
-        fprintf(stderr, "warp %s: --opt: unknown engine option '%s'; options:",
-                cmd, name);
+        fprintf(stderr,
+                "warp %s: --opt: unknown engine option '%s'; options:", cmd,
+                name);
         for (const char *const *n = warp_option_names(); *n != NULL; n++)
             fprintf(stderr, " %s", *n);
         fputc('\n', stderr);

@@ -3,9 +3,11 @@
  *
  * The store is opened (which runs recovery, as any open does) with
  * fsync=never and no automatic checkpoints, and read with warp_foreach(),
- * slot by slot: the order is the store's, stable for a given store but not
- * sorted. Nothing is written to the store by the dump itself. The format
- * is in dump.h and docs/FORMATS.md; load.c reads it back.
+ * which goes slot by slot. The pairs of one slot are collected and written
+ * sorted by key, so the output is canonical: two stores with the same
+ * pairs and hints give byte-identical dumps, whatever order the pairs were
+ * written in. Nothing is written to the store by the dump itself. The
+ * format is in dump.h and docs/FORMATS.md; load.c reads it back.
  */
 #include "dump.h"
 
@@ -14,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
@@ -35,9 +38,22 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 on success, 1 on an error, 2 for bad usage.\n";
 
+/* One pair of the slot being collected; its bytes are in the arena. */
+struct held {
+    size_t koff, klen, vlen;
+    warp_access_pattern access;
+    warp_priority priority;
+};
+
 struct dump_ctx {
     FILE *out;
     uint64_t pairs;
+    uint32_t slot;     /* the slot being collected */
+    struct held *held; /* its pairs */
+    size_t nheld, capheld;
+    unsigned char *arena; /* their keys and values */
+    size_t used, cap;
+    bool failed; /* out of memory */
 };
 
 /* Write `n` bytes of `s` as a quoted dump string. */
@@ -76,22 +92,91 @@ static void put_string(FILE *out, const unsigned char *s, size_t n)
     putc_unlocked('"', out);
 }
 
+static void put_pair(struct dump_ctx *d, const struct held *h)
+{
+    const unsigned char *k = d->arena + h->koff;
+
+    put_string(d->out, k, h->klen);
+    putc_unlocked(' ', d->out);
+    put_string(d->out, k + h->klen, h->vlen);
+    if (h->access != WARP_ACCESS_BALANCED)
+        fprintf(d->out, " access=%s", warp_access_pattern_name(h->access));
+    if (h->priority != WARP_PRIORITY_NORMAL)
+        fprintf(d->out, " priority=%s", warp_priority_name(h->priority));
+    putc_unlocked('\n', d->out);
+    d->pairs++;
+}
+
+static const unsigned char *sort_arena; /* qsort has no context argument */
+
+/* Keys in memcmp order, a prefix before the longer key. */
+static int held_cmp(const void *pa, const void *pb)
+{
+    const struct held *a = pa, *b = pb;
+    size_t n = a->klen < b->klen ? a->klen : b->klen;
+    int c = memcmp(sort_arena + a->koff, sort_arena + b->koff, n);
+
+    return c ? c : (a->klen > b->klen) - (a->klen < b->klen);
+}
+
+/* Write the collected slot, sorted, and empty the collection. */
+static void flush_slot(struct dump_ctx *d)
+{
+    sort_arena = d->arena;
+    if (d->nheld > 1)
+        qsort(d->held, d->nheld, sizeof *d->held, held_cmp);
+    for (size_t i = 0; i < d->nheld; i++)
+        put_pair(d, &d->held[i]);
+    d->nheld = 0;
+    d->used = 0;
+}
+
+/* `p` (an array of *cap elements of `size` bytes) grown to hold `need`:
+ * the same or a new pointer, or NULL when out of memory (`p` is then
+ * still valid and unchanged). */
+static void *grow(void *p, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap)
+        return p;
+    size_t n = *cap ? *cap : 64;
+    while (n < need)
+        n *= 2;
+    void *q = realloc(p, n * size);
+    if (q != NULL)
+        *cap = n;
+    return q;
+}
+
 static int dump_pair(void *arg, const void *key, size_t klen, const void *val,
                      size_t vlen, const warp_placement *where)
 {
     struct dump_ctx *d = arg;
 
-    put_string(d->out, key, klen);
-    putc_unlocked(' ', d->out);
-    put_string(d->out, val, vlen);
-    if (where->access_pattern != WARP_ACCESS_BALANCED)
-        fprintf(d->out, " access=%s",
-                warp_access_pattern_name(where->access_pattern));
-    if (where->priority != WARP_PRIORITY_NORMAL)
-        fprintf(d->out, " priority=%s", warp_priority_name(where->priority));
-    putc_unlocked('\n', d->out);
-    d->pairs++;
-    return ferror(d->out) ? 1 : 0; /* stop at the first write error */
+    if (where->slot != d->slot) {
+        flush_slot(d);
+        d->slot = where->slot;
+        if (ferror(d->out))
+            return 1; /* stop at the first write error */
+    }
+    struct held *h = grow(d->held, &d->capheld, d->nheld + 1, sizeof *h);
+    if (h != NULL)
+        d->held = h;
+    unsigned char *a = grow(d->arena, &d->cap, d->used + klen + vlen + 1, 1);
+    if (a != NULL)
+        d->arena = a;
+    if (h == NULL || a == NULL) {
+        d->failed = true;
+        return 1;
+    }
+    d->held[d->nheld++] = (struct held){.koff = d->used,
+                                        .klen = klen,
+                                        .vlen = vlen,
+                                        .access = where->access_pattern,
+                                        .priority = where->priority};
+    memcpy(d->arena + d->used, key, klen);
+    memcpy(d->arena + d->used + klen, val, vlen);
+    d->used += klen + vlen;
+    return 0;
 }
 
 /* Parse the arguments into *dir and *opts. Returns 0 to go on, -1 after
@@ -157,11 +242,19 @@ int dump_main(int argc, char **argv)
     flockfile(stdout);
     fputs(DUMP_HEADER "\n", stdout);
     rc = warp_foreach(db, dump_pair, &d);
-    if (rc == WARP_OK)
+    if (rc == WARP_OK) {
+        flush_slot(&d);
         fprintf(stdout, DUMP_END "%" PRIu64 "\n", d.pairs);
+    }
     funlockfile(stdout);
     warp_close(db);
+    free(d.held);
+    free(d.arena);
 
+    if (d.failed) {
+        fprintf(stderr, "warp dump: out of memory\n");
+        return 1;
+    }
     if (rc != WARP_OK && rc != 1) {
         fprintf(stderr, "warp dump: warp_foreach: %s\n", warp_strerror(rc));
         return 1;
@@ -170,6 +263,7 @@ int dump_main(int argc, char **argv)
         fprintf(stderr, "warp dump: writing stdout: %s\n", strerror(errno));
         return 1;
     }
-    fprintf(stderr, "warp dump: %" PRIu64 " pairs from %s\n", d.pairs, dir);
+    fprintf(stderr, "warp dump: %" PRIu64 " pair%s from %s\n", d.pairs,
+            d.pairs == 1 ? "" : "s", dir);
     return 0;
 }

@@ -143,8 +143,10 @@ static bool parse_string(struct chunk *c, const char *line, const char **p,
         if (ch == '"')
             break;
         if (ch < 0x20 || ch > 0x7e)
-            return fail(e, line, s, "raw byte 0x%02x in a string (write it "
-                        "as \\x%02x)", ch, ch);
+            return fail(e, line, s,
+                        "raw byte 0x%02x in a string (write it "
+                        "as \\x%02x)",
+                        ch, ch);
         if (ch != '\\') {
             *o++ = ch;
             continue;
@@ -210,14 +212,18 @@ static bool parse_hints(const char *line, const char *p, const char *end,
         if (klen == 6 && memcmp(p, "access", 6) == 0 && !seen_access) {
             seen_access = true;
             if (warp_access_pattern_parse(name, &h->access_pattern) != 0)
-                return fail(e, line, eq + 1, "unknown access pattern '%s' "
-                            "(balanced, hot, warm, cold)", name);
+                return fail(e, line, eq + 1,
+                            "unknown access pattern '%s' "
+                            "(balanced, hot, warm, cold)",
+                            name);
         } else if (klen == 8 && memcmp(p, "priority", 8) == 0 &&
                    !seen_priority) {
             seen_priority = true;
             if (warp_priority_parse(name, &h->priority) != 0)
-                return fail(e, line, eq + 1, "unknown priority '%s' "
-                            "(normal, critical, high, low, background)", name);
+                return fail(e, line, eq + 1,
+                            "unknown priority '%s' "
+                            "(normal, critical, high, low, background)",
+                            name);
         } else {
             return fail(e, line, p, "unknown or repeated attribute '%.*s'",
                         (int)klen, p);
@@ -318,8 +324,7 @@ static bool flush(struct loader *l)
 }
 
 /* Whether `s` (n bytes, no newline) is "# end N" with N == pairs. */
-static bool end_line_ok(const char *s, size_t n, uint64_t pairs,
-                        struct perr *e)
+static bool end_line_ok(const char *s, size_t n, uint64_t pairs, struct perr *e)
 {
     size_t plen = strlen(DUMP_END);
     char digits[24];
@@ -334,8 +339,9 @@ static bool end_line_ok(const char *s, size_t n, uint64_t pairs,
     if (digits[0] < '0' || digits[0] > '9' || *endp != '\0' || errno != 0)
         return fail(e, s, s + plen, "expected a pair count after '# end '");
     if (v != pairs)
-        return fail(e, s, s + plen, "the end line counts %llu pairs, but %" PRIu64
-                    " were read", v, pairs);
+        return fail(e, s, s + plen,
+                    "the end line counts %llu pairs, but %" PRIu64 " were read",
+                    v, pairs);
     return true;
 }
 
@@ -353,7 +359,8 @@ static bool load_stream(struct loader *l, FILE *in)
         l->lineno++;
         if (n == 0 || buf[n - 1] != '\n') {
             e = (struct perr){.col = n + 1};
-            snprintf(e.msg, sizeof e.msg, "no newline at the end of the "
+            snprintf(e.msg, sizeof e.msg,
+                     "no newline at the end of the "
                      "line (truncated input?)");
             goto bad;
         }
@@ -364,7 +371,8 @@ static bool load_stream(struct loader *l, FILE *in)
         }
         if (l->lineno == 1) {
             if (n != strlen(DUMP_HEADER) || memcmp(buf, DUMP_HEADER, n) != 0) {
-                fail(&e, buf, buf, "not a warp dump: the first line must be "
+                fail(&e, buf, buf,
+                     "not a warp dump: the first line must be "
                      "'" DUMP_HEADER "'");
                 goto bad;
             }
@@ -386,16 +394,19 @@ static bool load_stream(struct loader *l, FILE *in)
     }
     if (ferror(in)) {
         if (flush(l))
-            fprintf(stderr, "warp load: reading stdin: %s\nwarp load: %" PRIu64
-                    " pairs were loaded\n", strerror(errno), l->loaded);
+            fprintf(stderr,
+                    "warp load: reading stdin: %s\nwarp load: %" PRIu64
+                    " pairs were loaded\n",
+                    strerror(errno), l->loaded);
         goto out;
     }
     if (!ended) {
         l->lineno++;
         e = (struct perr){.col = 1};
-        snprintf(e.msg, sizeof e.msg, "%s", l->lineno == 1
-                     ? "empty input: not a warp dump"
-                     : "the input ends without '" DUMP_END "N' (truncated?)");
+        snprintf(e.msg, sizeof e.msg, "%s",
+                 l->lineno == 1 ? "empty input: not a warp dump"
+                                : "the input ends without '" DUMP_END
+                                  "N' (truncated?)");
         goto bad;
     }
     ok = flush(l);
@@ -480,8 +491,10 @@ int load_main(int argc, char **argv)
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (!dir_usable(dir)) {
-        fprintf(stderr, "warp load: %s exists but is neither empty nor a "
-                "WarpEngine data directory\n", dir);
+        fprintf(stderr,
+                "warp load: %s exists but is neither empty nor a "
+                "WarpEngine data directory\n",
+                dir);
         return 1;
     }
     l.c = calloc(1, sizeof *l.c);
@@ -501,7 +514,8 @@ int load_main(int argc, char **argv)
         fprintf(stderr, "warp load: warp_sync: %s\n", warp_strerror(rc));
         goto out;
     }
-    fprintf(stderr, "warp load: %" PRIu64 " pairs into %s\n", l.loaded, dir);
+    fprintf(stderr, "warp load: %" PRIu64 " pair%s into %s\n", l.loaded,
+            l.loaded == 1 ? "" : "s", dir);
     status = 0;
 out:
     warp_close(l.db); /* makes what was loaded durable, on errors too */

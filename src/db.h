@@ -42,10 +42,11 @@ int db_apply_put(warp_db *db, const void *key, uint32_t klen, const void *val,
                  uint32_t vlen, uint8_t hints);
 int db_apply_del(warp_db *db, const void *key, uint32_t klen);
 
-/* fsync=always: apply (rc WARP_OK) or drop (rc an error) shard `sh`'s
- * pending writes whose commit ticket is at most `upto`, and tell their
- * waiting writers the result. Shard lock held. */
-void db_settle(warp_db *db, shard *sh, uint64_t upto, int rc);
+/* fsync=always: apply shard `sh`'s pending writes whose records are
+ * durable now, and tell their waiting writers; if rc is an error (a sync
+ * failed, and the log was rewound), fail and drop the others. Shard lock
+ * held. */
+void db_settle(warp_db *db, shard *sh, int rc);
 
 /* Hints packed as the WAL and snapshots store them. */
 static inline uint8_t hints_pack(unsigned access, unsigned priority)

@@ -87,7 +87,7 @@ int io_read_all(int fd, void *buf, size_t n, off_t off)
             return -1;
         }
         if (r == 0) {
-            errno = EIO;
+            errno = ENODATA; /* the file is shorter: not an I/O error */
             return -1;
         }
         p += r;

@@ -43,8 +43,8 @@ extern const io_ops io_system;
 /* Write all `n` bytes at `off`, looping over short writes. 0 or -1. */
 int io_write_all(int fd, const void *buf, size_t n, off_t off);
 
-/* Read exactly `n` bytes at `off`. Returns 0, or -1 (errno EIO for a file
- * shorter than expected). */
+/* Read exactly `n` bytes at `off`. Returns 0, or -1 with errno set
+ * (ENODATA when the file ends first). */
 int io_read_all(int fd, void *buf, size_t n, off_t off);
 
 /* fsync a directory, so that renames and creations in it are durable. */

@@ -29,8 +29,8 @@
  *
  * CHECKPOINT (per shard, while reads and writes go on)
  *   1. Under the shard lock, switch its WAL to a new segment N. Every
- *      record before N is applied to memory by then (fsync=always waits
- *      for a group commit, whose leader applies them).
+ *      record before N is applied to memory by then (with fsync=always,
+ *      the switch synced them, and the shard's pending writes apply).
  *   2. Without the lock, write every pair of the shard's slots to the
  *      snapshot for N, a slot at a time inside an epoch section. Writes
  *      that land meanwhile may or may not be in it: they are in the WAL
@@ -285,6 +285,28 @@ static void persist_free(persist *p)
     free(p);
 }
 
+/* Remove the temporary files a crash may have left: an unfinished
+ * snapshot or manifest. Nothing reads them. */
+static void remove_leftovers(persist *p)
+{
+    DIR *d = opendir(p->snapdir);
+    struct dirent *e;
+    char path[8192];
+
+    if (d) {
+        while ((e = readdir(d))) {
+            size_t n = strlen(e->d_name);
+            if (n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0) {
+                snprintf(path, sizeof(path), "%s/%s", p->snapdir, e->d_name);
+                io->unlink(path);
+            }
+        }
+        closedir(d);
+    }
+    snprintf(path, sizeof(path), "%s/universe.manifest.tmp", p->dir);
+    io->unlink(path);
+}
+
 int persist_begin(warp_db *db, const char *path, uint32_t *shards)
 {
     persist *p = calloc(1, sizeof(*p));
@@ -319,6 +341,7 @@ int persist_begin(warp_db *db, const char *path, uint32_t *shards)
     }
     if ((rc = make_dir(p->waldir)) || (rc = make_dir(p->snapdir)))
         goto fail;
+    remove_leftovers(p);
     rc = manifest_read(p, shards);
     if (rc == 0) {
         warp_options o = db->opts;
@@ -372,6 +395,7 @@ static void recover_shard(shard_recovery *r)
     uint64_t *segs, from = 1;
     size_t n;
     char path[4096];
+    snap_load_stats ls;
 
     r->rc = snap_list(p->snapdir, r->shard, &segs, &n);
     if (r->rc)
@@ -379,8 +403,14 @@ static void recover_shard(shard_recovery *r)
     if (n) {
         from = segs[0];
         snap_path(path, sizeof(path), p->snapdir, r->shard, from);
-        r->rc = snap_load(path, r->shard, from, load_pair, db, &r->snap_records,
-                          r->st.error, sizeof(r->st.error));
+        r->rc = snap_load(path, r->shard, from,
+                          db->opts.recovery == WARP_RECOVERY_SALVAGE, load_pair,
+                          db, &ls);
+        r->snap_records = ls.records;
+        r->st.skipped_bytes += ls.skipped_bytes;
+        r->st.skipped_gaps += ls.skipped_blocks;
+        if (r->rc)
+            snprintf(r->st.error, sizeof(r->st.error), "%s", ls.error);
         for (size_t i = 1; r->rc == WARP_OK && i < n; i++) {
             /* a checkpoint died before deleting its predecessor */
             snap_path(path, sizeof(path), p->snapdir, r->shard, segs[i]);
@@ -541,8 +571,8 @@ static void fail_group(warp_db *db, int rc)
         pthread_mutex_lock(&db->shards[i].lock);
     for (uint32_t i = 0; i < db->nshards; i++)
         if (db->shards[i].logged) {
+            db_settle(db, &db->shards[i], rc); /* before the rewind */
             wal_rewind(&db->shards[i].wal);
-            db_settle(db, &db->shards[i], UINT64_MAX, rc);
         }
     pthread_mutex_lock(&p->commit_lock);
     p->failed[p->nfailed % FAIL_HISTORY].lo = p->done + 1;
@@ -557,13 +587,13 @@ static void fail_group(warp_db *db, int rc)
          warp_strerror(rc));
 }
 
-/* A synced group: apply every write with a ticket up to `target`. */
-static void apply_group(warp_db *db, uint64_t target)
+/* A synced group: apply every write now durable. */
+static void apply_group(warp_db *db)
 {
     for (uint32_t i = 0; i < db->nshards; i++) {
         shard *sh = &db->shards[i];
         pthread_mutex_lock(&sh->lock);
-        db_settle(db, sh, target, WARP_OK);
+        db_settle(db, sh, WARP_OK);
         pthread_mutex_unlock(&sh->lock);
     }
 }
@@ -614,7 +644,7 @@ int persist_commit_wait(warp_db *db, uint64_t t)
             fail_group(db, rc);
             pthread_mutex_lock(&p->commit_lock);
         } else {
-            apply_group(db, target);
+            apply_group(db);
             pthread_mutex_lock(&p->commit_lock);
             if (p->done < target)
                 p->done = target;
@@ -650,17 +680,15 @@ static int checkpoint_shard(warp_db *db, uint32_t id, uint64_t *records)
     persist *p = db->p;
     shard *sh = &db->shards[id];
     snap_ctx c = {0};
-    uint64_t seg, ticket, *segs;
+    uint64_t seg, *segs;
     size_t n;
     int rc;
 
     pthread_mutex_lock(&sh->lock);
     rc = wal_switch(&sh->wal, &seg);
-    ticket =
-        db->opts.fsync == WARP_FSYNC_ALWAYS ? persist_commit_ticket(db) : 0;
+    if (rc == WARP_OK && db->opts.fsync == WARP_FSYNC_ALWAYS)
+        db_settle(db, sh, WARP_OK); /* synced by the switch */
     pthread_mutex_unlock(&sh->lock);
-    if (rc == WARP_OK && ticket) /* writes logged before the switch apply */
-        rc = persist_commit_wait(db, ticket);
     if (rc || (rc = snap_begin(&c.w, p->snapdir, id, seg)))
         return rc;
     for (uint32_t s = 0; s < WARP_SLOTS && c.rc == WARP_OK; s++) {
@@ -729,14 +757,16 @@ int persist_checkpoint(warp_db *db)
 
 /* --- the background thread ------------------------------------------------ */
 
-/* Every 100 ms: fsync=everysec syncs once a second, and a checkpoint
- * starts when its interval has passed or the WAL has grown enough. */
+/* Every 100 ms: ready the next WAL segment of the shards whose current one
+ * is filling, sync once a second for fsync=everysec, and checkpoint when
+ * the interval has passed or the WAL has grown enough. */
 static void *bg_main(void *arg)
 {
     warp_db *db = arg;
     persist *p = db->p;
     uint64_t last_sync = mono_us(), last_ckpt = mono_us();
 
+    pthread_setname_np(pthread_self(), "warp-bg");
     pthread_mutex_lock(&p->bg_lock);
     while (!p->stop) {
         struct timespec ts;
@@ -751,6 +781,9 @@ static void *bg_main(void *arg)
             break;
         pthread_mutex_unlock(&p->bg_lock);
         uint64_t now = mono_us();
+        for (uint32_t i = 0; i < db->nshards; i++)
+            if (db->shards[i].logged)
+                wal_prepare(&db->shards[i].wal);
         if (db->opts.fsync == WARP_FSYNC_EVERYSEC &&
             now - last_sync >= 1000000) {
             (void)sync_all(db);
@@ -861,7 +894,8 @@ static int list_named(const char *dir, const char *ext, seg_name **out,
         (*out)[(*n)++] = s;
     }
     closedir(d);
-    qsort(*out, *n, sizeof(**out), seg_cmp);
+    if (*n > 1)
+        qsort(*out, *n, sizeof(**out), seg_cmp);
     return WARP_OK;
 }
 
@@ -885,29 +919,24 @@ int warp_check(const char *path, warp_check_report *r)
     if ((rc = list_named(sub, ".snap", &v, &n)))
         return rc;
     for (size_t i = 0; i < n; i++) {
-        uint64_t records;
-        char err[4608] = "";
+        snap_load_stats ls;
         snap_path(file, sizeof(file), sub, v[i].shard, v[i].seg);
-        rc = snap_load(file, v[i].shard, v[i].seg, NULL, NULL, &records, err,
-                       sizeof(err));
+        rc = snap_load(file, v[i].shard, v[i].seg, false, NULL, NULL, &ls);
         r->snapshots++;
-        r->snapshot_records += records;
+        r->snapshot_records += ls.records;
         if (rc)
-            note_damage(r, err[0] ? err : warp_strerror(rc));
+            note_damage(r, ls.error[0] ? ls.error : warp_strerror(rc));
     }
     free(v);
     snprintf(sub, sizeof(sub), "%s/wal", path);
     if ((rc = list_named(sub, ".wal", &v, &n)))
         return rc;
-    uint64_t seq = 0; /* the sequence the next segment must start at */
     for (size_t i = 0; i < n; i++) {
         wal_replay_stats st;
-        bool last = i + 1 == n || v[i + 1].shard != v[i].shard;
-        if (i == 0 || v[i - 1].shard != v[i].shard)
-            seq = 0; /* a shard's first segment starts where it says */
+        if (i > 0 && v[i - 1].shard == v[i].shard)
+            continue; /* one check per shard */
         memset(&st, 0, sizeof(st));
-        wal_path(file, sizeof(file), sub, v[i].shard, v[i].seg);
-        rc = wal_check_file(file, last, &seq, &st);
+        rc = wal_check(sub, v[i].shard, &st);
         r->wal_segments += st.segments;
         r->wal_records += st.records;
         r->torn_bytes += st.torn_bytes;

@@ -32,7 +32,9 @@
  * Blocks hold about 64 KiB of records (one larger record gets a block of
  * its own), so a load checks each block's checksum before it applies any
  * of its records, without holding the whole file in memory. A file with a
- * bad header, block or trailer, or without a trailer, is rejected whole.
+ * bad header, block or trailer, or without a trailer, is rejected whole;
+ * with recovery=salvage, a damaged block is skipped (a damaged block
+ * header: up to the next block tag) and counted, and the rest loads.
  */
 #include "snapshot.h"
 
@@ -43,6 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #define XXH_INLINE_ALL
@@ -236,13 +239,6 @@ void snap_abort(snap_writer *w)
 
 /* --- loading -------------------------------------------------------------- */
 
-#define FAIL(...)                                                              \
-    do {                                                                       \
-        snprintf(err, errcap, __VA_ARGS__);                                    \
-        rc = WARP_ECORRUPT;                                                    \
-        goto out;                                                              \
-    } while (0)
-
 /* Apply the records of one verified block. */
 static int apply_block(const unsigned char *p, uint32_t len, uint32_t count,
                        snap_apply_fn apply, void *ctx)
@@ -266,70 +262,155 @@ static int apply_block(const unsigned char *p, uint32_t len, uint32_t count,
     return p == end ? WARP_OK : WARP_ECORRUPT;
 }
 
-int snap_load(const char *path, uint32_t shard, uint64_t wal_seg,
-              snap_apply_fn apply, void *ctx, uint64_t *records, char *err,
-              size_t errcap)
-{
-    unsigned char h[SNAP_HEADER], b[BLOCK_HEADER], *buf = NULL;
-    uint64_t off = SNAP_HEADER, blocks = 0, n = 0;
-    size_t cap = 0;
-    int fd = io->open(path, O_RDONLY, 0), rc = WARP_OK;
+/* A snapshot being loaded. */
+typedef struct loader {
+    const char *path;
+    int fd;
+    uint64_t size;
+    bool salvage;
+    snap_load_stats *st;
+    unsigned char *buf;
+    size_t cap;
+} loader;
 
-    *records = 0;
-    if (fd < 0) {
-        snprintf(err, errcap, "%s: %s", path, strerror(errno));
-        return io_error(errno);
+/* Read n bytes at off: WARP_OK, WARP_ECORRUPT (the file ends first) or the
+ * I/O error. */
+static int read_at(loader *l, void *buf, size_t n, uint64_t off)
+{
+    if (off + n > l->size)
+        return WARP_ECORRUPT;
+    if (io_read_all(l->fd, buf, n, (off_t)off) < 0)
+        return errno == ENODATA ? WARP_ECORRUPT : io_error(errno);
+    return WARP_OK;
+}
+
+/* Damage at `off`: refuse (strict), or note it for salvage. Returns
+ * WARP_ECORRUPT when the load must stop, WARP_OK when salvage goes on. */
+static int damage(loader *l, uint64_t off, uint64_t skipped, const char *what)
+{
+    if (!l->salvage) {
+        snprintf(l->st->error, sizeof(l->st->error),
+                 "%s: %s at offset %" PRIu64
+                 " (recovery=salvage skips damaged blocks)",
+                 l->path, what, off);
+        return WARP_ECORRUPT;
     }
-    if (io_read_all(fd, h, sizeof(h), 0) < 0 || memcmp(h, snap_magic, 8) ||
-        rd32(h + 60) != checksum(h, 60))
-        FAIL("%s: bad snapshot header at offset 0", path);
-    if (rd32(h + 8) != SNAP_VERSION)
-        FAIL("%s: snapshot format version %" PRIu32 " is not supported", path,
-             rd32(h + 8));
-    if (rd32(h + 12) != shard || rd64(h + 16) != wal_seg)
-        FAIL("%s: header names shard %" PRIu32 " segment %" PRIu64, path,
-             rd32(h + 12), rd64(h + 16));
-    for (;;) {
-        if (io_read_all(fd, b, sizeof(b), (off_t)off) < 0)
-            FAIL("%s: truncated at offset %" PRIu64 " (no trailer)", path, off);
-        if (memcmp(b, end_tag, 4) == 0)
+    l->st->skipped_blocks++;
+    l->st->skipped_bytes += skipped;
+    return WARP_OK;
+}
+
+/* Salvage: the offset of the next block or trailer tag after `from`, or
+ * the file size if there is none. */
+static uint64_t next_tag(loader *l, uint64_t from)
+{
+    unsigned char chunk[65536];
+
+    for (uint64_t off = from; off + 4 <= l->size; off += sizeof(chunk) - 3) {
+        size_t n =
+            l->size - off < sizeof(chunk) ? l->size - off : sizeof(chunk);
+        if (read_at(l, chunk, n, off))
             break;
-        uint32_t len = rd32(b + 4), count = rd32(b + 8);
-        if (memcmp(b, blk_tag, 4) != 0)
-            FAIL("%s: bad block header at offset %" PRIu64, path, off);
-        if (len > cap) {
-            unsigned char *nb = realloc(buf, len);
-            if (!nb) {
-                rc = WARP_ENOMEM;
-                goto out;
-            }
-            buf = nb;
-            cap = len;
-        }
-        if (io_read_all(fd, buf, len, (off_t)(off + BLOCK_HEADER)) < 0)
-            FAIL("%s: truncated block at offset %" PRIu64, path, off);
-        if (checksum(buf, len) != rd32(b + 12))
-            FAIL("%s: checksum mismatch in block at offset %" PRIu64, path,
-                 off);
-        rc = apply_block(buf, len, count, apply, ctx);
-        if (rc == WARP_ECORRUPT)
-            FAIL("%s: malformed records in block at offset %" PRIu64, path,
-                 off);
-        if (rc)
-            goto out;
-        n += count;
-        blocks++;
-        off += BLOCK_HEADER + len;
+        for (size_t i = 0; i + 4 <= n; i++)
+            if (!memcmp(chunk + i, blk_tag, 4) ||
+                !memcmp(chunk + i, end_tag, 4))
+                return off + i;
     }
-    unsigned char t[TRAILER];
-    if (io_read_all(fd, t, sizeof(t), (off_t)off) < 0 ||
-        rd32(t + 28) != checksum(t, 28) || rd64(t + 8) != n ||
-        rd64(t + 16) != blocks)
-        FAIL("%s: bad trailer at offset %" PRIu64, path, off);
-    *records = n;
-out:
-    free(buf);
-    io->close(fd);
+    return l->size;
+}
+
+/* Load the block at *off and advance *off past it (or, under salvage, past
+ * the damage). Returns WARP_OK, or an error that stops the load. */
+static int load_block(loader *l, uint64_t *off, snap_apply_fn apply, void *ctx,
+                      uint64_t *blocks)
+{
+    unsigned char b[BLOCK_HEADER];
+    uint64_t at = *off, next;
+    uint32_t len, count;
+    int rc = read_at(l, b, sizeof(b), at);
+
+    if (rc == WARP_OK && memcmp(b, blk_tag, 4))
+        rc = WARP_ECORRUPT;
+    len = rd32(b + 4);
+    count = rd32(b + 8);
+    if (rc == WARP_OK && at + BLOCK_HEADER + (uint64_t)len > l->size)
+        rc = WARP_ECORRUPT;
+    if (rc == WARP_ECORRUPT) { /* the header itself is damaged */
+        next = next_tag(l, at + 1);
+        *off = next;
+        return damage(l, at, next - at, "bad block header");
+    }
+    if (rc)
+        return rc;
+    if (len > l->cap) {
+        unsigned char *nb = realloc(l->buf, len);
+        if (!nb)
+            return WARP_ENOMEM;
+        l->buf = nb;
+        l->cap = len;
+    }
+    *off = at + BLOCK_HEADER + len;
+    if ((rc = read_at(l, l->buf, len, at + BLOCK_HEADER)))
+        return rc;
+    if (checksum(l->buf, len) != rd32(b + 12))
+        return damage(l, at, BLOCK_HEADER + len, "checksum mismatch in block");
+    /* verify the records' framing before applying any */
+    if (apply_block(l->buf, len, count, NULL, NULL))
+        return damage(l, at, BLOCK_HEADER + len, "malformed block");
+    if ((rc = apply_block(l->buf, len, count, apply, ctx)))
+        return rc;
+    l->st->records += count;
+    (*blocks)++;
+    return WARP_OK;
+}
+
+int snap_load(const char *path, uint32_t shard, uint64_t wal_seg, bool salvage,
+              snap_apply_fn apply, void *ctx, snap_load_stats *st)
+{
+    loader l = {.path = path, .salvage = salvage, .st = st};
+    unsigned char h[SNAP_HEADER], t[TRAILER];
+    uint64_t off = SNAP_HEADER, blocks = 0;
+    struct stat sb;
+    int rc;
+
+    memset(st, 0, sizeof(*st));
+    l.fd = io->open(path, O_RDONLY, 0);
+    if (l.fd < 0 || fstat(l.fd, &sb) < 0) {
+        rc = io_error(errno);
+        snprintf(st->error, sizeof(st->error), "%s: %s", path, strerror(errno));
+        if (l.fd >= 0)
+            io->close(l.fd);
+        return rc;
+    }
+    l.size = (uint64_t)sb.st_size;
+    rc = read_at(&l, h, sizeof(h), 0);
+    if (rc == WARP_OK &&
+        (memcmp(h, snap_magic, 8) || rd32(h + 60) != checksum(h, 60) ||
+         rd32(h + 8) != SNAP_VERSION || rd32(h + 12) != shard ||
+         rd64(h + 16) != wal_seg))
+        rc = WARP_ECORRUPT;
+    if (rc == WARP_ECORRUPT) /* salvage reads on: blocks check themselves */
+        rc = damage(&l, 0, SNAP_HEADER, "bad snapshot header");
+    while (rc == WARP_OK && off < l.size) {
+        unsigned char tag[4];
+        if (off + 4 <= l.size && (rc = read_at(&l, tag, 4, off)) == WARP_OK &&
+            !memcmp(tag, end_tag, 4))
+            break;
+        if (rc == WARP_OK)
+            rc = load_block(&l, &off, apply, ctx, &blocks);
+    }
+    if (rc == WARP_OK) {
+        rc = read_at(&l, t, sizeof(t), off);
+        if (rc == WARP_OK &&
+            (rd32(t + 28) != checksum(t, 28) || rd64(t + 8) != st->records ||
+             rd64(t + 16) != blocks))
+            rc = WARP_ECORRUPT;
+        if (rc == WARP_ECORRUPT)
+            rc = damage(&l, off, l.size > off ? l.size - off : 0,
+                        "missing or bad trailer");
+    }
+    free(l.buf);
+    io->close(l.fd);
     return rc;
 }
 
@@ -370,6 +451,7 @@ int snap_list(const char *dir, uint32_t shard, uint64_t **segs, size_t *n)
         (*segs)[(*n)++] = seg;
     }
     closedir(d);
-    qsort(*segs, *n, sizeof(**segs), cmp_desc);
+    if (*n > 1)
+        qsort(*segs, *n, sizeof(**segs), cmp_desc);
     return WARP_OK;
 }

@@ -7,6 +7,7 @@
 #ifndef WARP_SNAPSHOT_H
 #define WARP_SNAPSHOT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,13 +33,21 @@ void snap_abort(snap_writer *w);
 typedef int (*snap_apply_fn)(void *ctx, const void *key, uint32_t klen,
                              const void *val, uint32_t vlen, uint8_t hints);
 
+/* What a load found. */
+typedef struct snap_load_stats {
+    uint64_t records;        /* pairs loaded (or verified) */
+    uint64_t skipped_blocks; /* damaged regions salvage skipped */
+    uint64_t skipped_bytes;
+    char error[4608]; /* what refused the load, naming file and offset */
+} snap_load_stats;
+
 /* Load (or, with apply NULL, only verify) a snapshot file. Every block's
- * checksum is checked before its records are applied. Returns WARP_OK,
- * WARP_ECORRUPT (err says what and where), WARP_EIO, WARP_ENOMEM, or an
- * apply error. *records receives the number of pairs. */
-int snap_load(const char *path, uint32_t shard, uint64_t wal_seg,
-              snap_apply_fn apply, void *ctx, uint64_t *records, char *err,
-              size_t errcap);
+ * checksum is checked before its records are applied. With `salvage`,
+ * damaged blocks are skipped and counted instead of refusing the file.
+ * Returns WARP_OK, WARP_ECORRUPT (st->error says what and where),
+ * WARP_EIO, WARP_ENOMEM, or an apply error. */
+int snap_load(const char *path, uint32_t shard, uint64_t wal_seg, bool salvage,
+              snap_apply_fn apply, void *ctx, snap_load_stats *st);
 
 /* The path of a snapshot, into buf. */
 void snap_path(char *buf, size_t cap, const char *dir, uint32_t shard,

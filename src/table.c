@@ -179,6 +179,17 @@ void table_prefetch_root(const table_root *root)
         __builtin_prefetch(tref_table(r));
 }
 
+void table_prefetch_write(const table_root *root, uint64_t h)
+{
+    uint64_t r = ld_ref(root);
+
+    if (r) {
+        __builtin_prefetch(tref_table(r), 1);
+        __builtin_prefetch(
+            &tref_table(r)->e[home_cap(tref_cap(r), fp_of_hash(h))], 1);
+    }
+}
+
 void table_prefetch(const table_root *root, uint64_t h)
 {
     uint64_t r = ld_ref(root);

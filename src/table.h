@@ -69,6 +69,10 @@ void table_prefetch_root(const table_root *root);
 void table_prefetch(const table_root *root, uint64_t h);
 void table_prefetch_item(const table_root *root, uint64_t h);
 
+/* For a writer about to take its lock: prefetch the header and the entry
+ * line it will need, so the two misses overlap each other and the lock. */
+void table_prefetch_write(const table_root *root, uint64_t h);
+
 /* --- the writer (holding the shard lock) -----------------------------------
  */
 

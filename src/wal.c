@@ -14,12 +14,12 @@
  *   24  8  sequence number of the segment's first record
  *   32  8  creation time, ms since the epoch
  *   40  20 reserved, zero
- *   60  4  checksum: low 32 bits of XXH3-64 over bytes 0-59
+ *   60  4  checksum: CRC-32C of bytes 0-59
  *
  * RECORD (at an 8-byte aligned offset; zero padding after it)
  *   0   4  len   bytes of the record, header included, padding excluded;
  *                0 marks the end of the log
- *   4   4  crc   low 32 bits of XXH3-64 over bytes 8 .. len-1
+ *   4   4  crc   CRC-32C of bytes 8 .. len-1
  *   8   8  seq   sequence number
  *   16  4  klen
  *   20  4  vlen  (0 for a delete)
@@ -43,8 +43,10 @@
  *   range, checksum right, sequence number the one expected. At the first
  *   record that is not:
  *   - if only zeros follow, the log ends there (clean);
- *   - if no valid record follows anywhere in this or a later segment, it is
- *     a torn tail: the log is cut there and the bytes dropped are counted;
+ *   - if no valid record follows in this segment, and no later segment
+ *     starts with one, it is a torn tail: the log is cut there and the
+ *     bytes dropped are counted (a later segment may then start at a
+ *     higher sequence number: those records were lost with the tail);
  *   - otherwise the damage is before the tail: the open fails with
  *     WARP_ECORRUPT naming the file and offset, unless salvage is on, which
  *     skips to the next valid record and counts what it skipped.
@@ -67,9 +69,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#define XXH_INLINE_ALL
-#include <xxhash.h>
-
+#include "crc32c.h"
 #include "io.h"
 #include "warp.h"
 
@@ -107,7 +107,7 @@ static inline void wr64(unsigned char *p, uint64_t v)
 
 static inline uint32_t checksum(const void *p, size_t n)
 {
-    return (uint32_t)XXH3_64bits(p, n);
+    return crc32c(p, n);
 }
 
 static uint64_t now_ms(void)
@@ -304,12 +304,60 @@ static int map_file(const char *path, int *fd, unsigned char **m,
     return WARP_OK;
 }
 
+static void unmap_close(int fd, unsigned char *map, uint64_t len)
+{
+    munmap(map, len);
+    io->close(fd);
+}
+
+static void spare_path(char *buf, size_t cap, const wal *w, uint64_t seg)
+{
+    wal_path(buf, cap, w->dir, w->shard, seg);
+    strncat(buf, ".spare", cap - strlen(buf) - 1);
+}
+
+/* Create, size and map a segment file at `path`. */
+static int segment_file(const char *path, uint64_t size, bool populate,
+                        int *fdp, unsigned char **mp)
+{
+    int fd = io->open(path, O_RDWR | O_CREAT | O_TRUNC, 0644), rc;
+    unsigned char *m;
+
+    if (fd < 0)
+        return io_error(errno);
+    if (io->fallocate(fd, 0, (off_t)size) < 0 || !(m = io->mmap(size, fd))) {
+        rc = io_error(errno);
+        io->close(fd);
+        io->unlink(path);
+        return rc;
+    }
+#ifdef MADV_POPULATE_WRITE
+    if (populate) /* fault the pages in now, not on the write path */
+        (void)madvise(m, size, MADV_POPULATE_WRITE);
+#endif
+    *fdp = fd;
+    *mp = m;
+    return WARP_OK;
+}
+
+static void discard_spare(wal *w)
+{
+    char path[4200];
+
+    if (w->spare_fd < 0)
+        return;
+    spare_path(path, sizeof(path), w, w->spare_seg);
+    munmap(w->spare_map, w->spare_len);
+    io->close(w->spare_fd);
+    io->unlink(path);
+    w->spare_fd = -1;
+}
+
 /* Create segment `seg` able to hold `need` record bytes, and make it
- * current. The previous segment, if any, is synced (when configured) and
- * closed first. sync_lock held. */
+ * current: the spare if it fits, else a new file. sync_lock held. */
 static int segment_create(wal *w, uint64_t seg, uint64_t need)
 {
-    char path[4096];
+    char path[4096], spare[4200];
     unsigned char hdr[WAL_SEG_HEADER];
     uint64_t size = w->seg_size;
     int fd, rc;
@@ -318,16 +366,34 @@ static int segment_create(wal *w, uint64_t seg, uint64_t need)
     if (size < WAL_SEG_HEADER + need)
         size = WAL_SEG_HEADER + align8(need);
     wal_path(path, sizeof(path), w->dir, w->shard, seg);
-    fd = io->open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0)
-        return io_error(errno);
     header_fill(hdr, w->shard, seg, w->next_seq);
-    if (io->fallocate(fd, 0, (off_t)size) < 0 ||
-        io_write_all(fd, hdr, sizeof(hdr), 0) < 0 ||
-        (w->sync_mode == WAL_SYNC_NOW && io_sync_dir(w->dir) < 0) ||
-        !(m = io->mmap(size, fd))) {
+    if (w->spare_fd >= 0 && (w->spare_seg != seg || w->spare_len < size))
+        discard_spare(w);
+    if (w->spare_fd >= 0) {
+        spare_path(spare, sizeof(spare), w, seg);
+        if (io->rename(spare, path) < 0) {
+            rc = io_error(errno);
+            discard_spare(w);
+            return rc;
+        }
+        fd = w->spare_fd;
+        m = w->spare_map;
+        size = w->spare_len;
+        w->spare_fd = -1;
+        memcpy(m, hdr, sizeof(hdr));
+    } else {
+        if ((rc = segment_file(path, size, false, &fd, &m)))
+            return rc;
+        if (io_write_all(fd, hdr, sizeof(hdr), 0) < 0) {
+            rc = io_error(errno);
+            unmap_close(fd, m, size);
+            io->unlink(path);
+            return rc;
+        }
+    }
+    if (w->sync_mode == WAL_SYNC_NOW && io_sync_dir(w->dir) < 0) {
         rc = io_error(errno);
-        io->close(fd);
+        unmap_close(fd, m, size);
         io->unlink(path);
         return rc;
     }
@@ -343,10 +409,38 @@ static int segment_create(wal *w, uint64_t seg, uint64_t need)
     return WARP_OK;
 }
 
-static void unmap_close(int fd, unsigned char *map, uint64_t len)
+void wal_prepare(wal *w)
 {
-    munmap(map, len);
-    io->close(fd);
+    char path[4200];
+    uint64_t seg, used;
+    unsigned char *m;
+    int fd;
+
+    pthread_mutex_lock(&w->sync_lock);
+    seg = w->seg + 1;
+    used = atomic_load(&w->pub_off);
+    bool wanted = w->fd >= 0 && w->spare_fd < 0 && used > w->map_len / 4;
+    pthread_mutex_unlock(&w->sync_lock);
+    if (!wanted)
+        return;
+    spare_path(path, sizeof(path), w, seg);
+    /* fsync=always: faulting in would dirty every page, and the next
+     * group commit would write them all */
+    if (segment_file(path, w->seg_size, w->sync_mode != WAL_SYNC_NOW, &fd, &m))
+        return; /* the writer will try itself, and report */
+    pthread_mutex_lock(&w->sync_lock);
+    if (w->fd >= 0 && w->seg + 1 == seg && w->spare_fd < 0) {
+        w->spare_fd = fd;
+        w->spare_map = m;
+        w->spare_len = w->seg_size;
+        w->spare_seg = seg;
+        fd = -1;
+    }
+    pthread_mutex_unlock(&w->sync_lock);
+    if (fd >= 0) { /* the writer moved on meanwhile */
+        unmap_close(fd, m, w->seg_size);
+        io->unlink(path);
+    }
 }
 
 /* Sync and close the segment left behind for the next sync, if any.
@@ -387,6 +481,7 @@ static int segment_switch(wal *w, uint64_t need)
     rc = segment_create(w, old_fd >= 0 ? w->seg + 1 : w->seg, need);
     if (rc || old_fd < 0)
         goto out;
+    w->switches++;
     if (dirty && w->sync_mode == WAL_SYNC_LATER) {
         w->old_fd = old_fd;
         w->old_map = old_map;
@@ -544,6 +639,7 @@ void wal_drop_before(wal *w, uint64_t seg)
 
 void wal_close(wal *w)
 {
+    discard_spare(w);
     if (w->old_fd >= 0) {
         unmap_close(w->old_fd, w->old_map, w->old_len);
         w->old_fd = -1;
@@ -598,8 +694,32 @@ static int list_segments(const char *dir, uint32_t shard, uint64_t **segs,
         (*segs)[(*n)++] = seg;
     }
     closedir(d);
-    qsort(*segs, *n, sizeof(**segs), cmp_u64);
+    if (*n > 1)
+        qsort(*segs, *n, sizeof(**segs), cmp_u64);
     return WARP_OK;
+}
+
+/* Remove the spare segment files of `shard` a previous run left. */
+static void remove_spares(const char *dir, uint32_t shard)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    char path[4400];
+
+    if (!d)
+        return;
+    while ((e = readdir(d))) {
+        uint32_t sh;
+        uint64_t seg;
+        char tail[16];
+        if (sscanf(e->d_name, "%5" SCNu32 "-%10" SCNu64 "%15s", &sh, &seg,
+                   tail) == 3 &&
+            sh == shard && strcmp(tail, ".wal.spare") == 0) {
+            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+            io->unlink(path);
+        }
+    }
+    closedir(d);
 }
 
 /* Whether segment `seg` holds a valid header and first record. */
@@ -625,8 +745,8 @@ static bool segment_has_records(const char *dir, uint32_t shard, uint64_t seg)
 /* Replay segments segs[0..n) in order and leave the last one open for
  * appending. */
 static int recover_segments(wal *w, const uint64_t *segs, size_t n,
-                            bool salvage, wal_apply_fn apply, void *ctx,
-                            wal_replay_stats *st)
+                            bool salvage, bool check_only, wal_apply_fn apply,
+                            void *ctx, wal_replay_stats *st)
 {
     char path[4096];
     bool *has = calloc(n ? n : 1, sizeof(bool)), later = false, tore = false;
@@ -660,7 +780,8 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
                 io->close(fd);
             }
             if (last && empty) { /* created, never written: drop it */
-                io->unlink(path);
+                if (!check_only)
+                    io->unlink(path);
                 break;
             }
             snprintf(st->error, sizeof(st->error),
@@ -689,7 +810,7 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
         rc = scan_segment(&s);
         tore = st->torn_bytes > torn;
         w->next_seq = s.seq;
-        if (rc == WARP_OK && last) { /* append here from now on */
+        if (rc == WARP_OK && last && !check_only) {    /* append here on */
             memset(m + s.end, 0, s.dirty_end - s.end); /* cut a torn tail */
             w->fd = fd;
             w->map = m;
@@ -725,6 +846,7 @@ int wal_recover(wal *w, const char *dir, uint32_t shard, uint64_t seg_size,
     w->seg_size = seg_size;
     w->sync_mode = sync_mode;
     w->old_fd = -1;
+    w->spare_fd = -1;
     w->next_seq = 1;
     w->seg = from_seg;
     w->first_seg = from_seg;
@@ -734,6 +856,7 @@ int wal_recover(wal *w, const char *dir, uint32_t shard, uint64_t seg_size,
         free(w->dir);
         return WARP_ENOMEM;
     }
+    remove_spares(dir, shard);
     if ((rc = list_segments(dir, shard, &segs, &n)))
         return rc;
     for (first = 0; first < n && segs[first] < from_seg; first++) {
@@ -757,59 +880,32 @@ int wal_recover(wal *w, const char *dir, uint32_t shard, uint64_t seg_size,
         free(segs);
         return WARP_ECORRUPT;
     }
-    rc = recover_segments(w, segs + first, n - first, salvage, apply, ctx, st);
+    rc = recover_segments(w, segs + first, n - first, salvage, false, apply,
+                          ctx, st);
     if (rc == WARP_OK && w->fd < 0 && n > first)
         w->seg = segs[n - 1] + 1; /* the last was dropped: never reuse it */
     free(segs);
     return rc;
 }
 
-int wal_check_file(const char *path, bool last, uint64_t *seq,
-                   wal_replay_stats *st)
+int wal_check(const char *dir, uint32_t shard, wal_replay_stats *st)
 {
-    int fd;
-    unsigned char *m;
-    uint64_t size;
-    uint32_t shard;
-    uint64_t seg;
-    const char *base = strrchr(path, '/');
-    int rc;
+    wal w = {.dir = (char *)dir, .shard = shard, .fd = -1, .next_seq = 1};
+    uint64_t *segs;
+    size_t n;
+    int rc = list_segments(dir, shard, &segs, &n);
 
-    base = base ? base + 1 : path;
-    if (sscanf(base, "%5" SCNu32 "-%10" SCNu64, &shard, &seg) != 2) {
-        snprintf(st->error, sizeof(st->error), "%s: not a segment name", path);
-        return WARP_ECORRUPT;
-    }
-    if ((rc = map_file(path, &fd, &m, &size)))
+    if (rc)
         return rc;
-    if (fd < 0 || !header_ok(m, size, shard, seg)) {
-        bool empty = fd < 0 || all_zero(m, size);
-        if (fd >= 0) {
-            munmap(m, size);
-            io->close(fd);
+    for (size_t i = 0; i + 1 < n; i++)
+        if (segs[i + 1] != segs[i] + 1) {
+            snprintf(st->error, sizeof(st->error),
+                     "%s: segment %" PRIu64 " of shard %" PRIu32 " is missing",
+                     dir, segs[i] + 1, shard);
+            free(segs);
+            return WARP_ECORRUPT;
         }
-        if (last && empty)
-            return WARP_OK;
-        snprintf(st->error, sizeof(st->error), "%s: bad segment header", path);
-        return WARP_ECORRUPT;
-    }
-    scan s = {.path = path,
-              .m = m,
-              .size = size,
-              .seq = *seq ? *seq : rd64(m + 24),
-              .later_valid = !last,
-              .st = st};
-    if (*seq && rd64(m + 24) != *seq) {
-        snprintf(st->error, sizeof(st->error),
-                 "%s: starts at sequence %" PRIu64 ", expected %" PRIu64, path,
-                 rd64(m + 24), *seq);
-        rc = WARP_ECORRUPT;
-    } else {
-        st->segments++;
-        rc = scan_segment(&s);
-        *seq = s.seq;
-    }
-    munmap(m, size);
-    io->close(fd);
+    rc = recover_segments(&w, segs, n, false, true, NULL, NULL, st);
+    free(segs);
     return rc;
 }

@@ -471,7 +471,7 @@ struct wop {
     size_t idx; /* position in a batch */
     item *it;   /* a put's new item, allocated by wop_reserve() */
     /* fsync=always: waiting for its group commit */
-    uint64_t commit; /* its commit ticket */
+    uint64_t wal_seg, wal_end; /* where its record ends in the log */
     struct wop *next_pending;
     int rc;       /* set by db_settle() */
     bool existed; /* likewise */
@@ -564,25 +564,41 @@ static bool wop_apply(warp_db *db, shard *sh, wop *w)
     return old != NULL;
 }
 
-/* Append `w` to its shard's log, if the store has one. */
-static int wop_log(warp_db *db, shard *sh, const wop *w)
-{
-    if (!db->p)
-        return WARP_OK;
-    return wal_append(&sh->wal, w->op, hints_pack(w->access, w->priority),
-                      w->key, (uint32_t)w->klen, w->val, (uint32_t)w->vlen);
-}
-
 static bool durable_writes(const warp_db *db)
 {
     return db->p && db->opts.fsync == WARP_FSYNC_ALWAYS;
 }
 
-/* fsync=always: queue logged write `w` for its group commit. Shard lock
- * held; `commit` from persist_commit_ticket() under the same lock. */
-static void pend(shard *sh, wop *w, uint64_t commit)
+/* fsync=always: a log that just left a segment behind synced it first, so
+ * every write pending on the shard (all logged in that segment) is durable
+ * now: apply it, whatever its group commit says later. Without this, a
+ * failing group could report as failed a write that recovery will replay. */
+static void settle_switched(warp_db *db, shard *sh, uint64_t switches)
 {
-    w->commit = commit;
+    if (durable_writes(db) && sh->wal.switches != switches)
+        db_settle(db, sh, WARP_OK);
+}
+
+/* Append `w` to its shard's log, if the store has one. */
+static int wop_log(warp_db *db, shard *sh, wop *w)
+{
+    uint64_t switches = sh->wal.switches;
+    int rc;
+
+    if (!db->p)
+        return WARP_OK;
+    rc = wal_append(&sh->wal, w->op, hints_pack(w->access, w->priority), w->key,
+                    (uint32_t)w->klen, w->val, (uint32_t)w->vlen);
+    settle_switched(db, sh, switches);
+    w->wal_seg = sh->wal.seg;
+    w->wal_end = sh->wal.off;
+    return rc;
+}
+
+/* fsync=always: queue logged write `w` until its record is durable.
+ * Shard lock held. */
+static void pend(shard *sh, wop *w)
+{
     w->next_pending = NULL;
     if (sh->pend_tail)
         sh->pend_tail->next_pending = w;
@@ -591,16 +607,23 @@ static void pend(shard *sh, wop *w, uint64_t commit)
     sh->pend_tail = w;
 }
 
-void db_settle(warp_db *db, shard *sh, uint64_t upto, int rc)
+/* Durability is a prefix of each shard's log: a pending write is durable
+ * once its record ends before the synced offset, or lies in a segment
+ * left behind (which a switch syncs first). */
+void db_settle(warp_db *db, shard *sh, int rc)
 {
+    uint64_t synced = atomic_load(&sh->wal.synced_off), seg = sh->wal.seg;
     wop *w;
 
-    while ((w = sh->pend_head) && w->commit <= upto) {
+    while ((w = sh->pend_head)) {
+        bool durable = w->wal_seg < seg || w->wal_end <= synced;
+        if (!durable && rc == WARP_OK)
+            break;
         sh->pend_head = w->next_pending;
         if (!sh->pend_head)
             sh->pend_tail = NULL;
-        w->rc = rc;
-        if (rc == WARP_OK)
+        w->rc = durable ? WARP_OK : rc;
+        if (durable)
             w->existed = wop_apply(db, sh, w);
         else
             wop_release(db, sh, w);
@@ -611,8 +634,11 @@ void db_settle(warp_db *db, shard *sh, uint64_t upto, int rc)
  * there. */
 static int write_one(warp_db *db, wop *w, bool *existed)
 {
-    shard *sh = lock_slot(db, w->slot);
+    shard *sh;
     int rc;
+
+    table_prefetch_write(&db->slots[w->slot], w->h);
+    sh = lock_slot(db, w->slot);
 
     *existed = false;
     if (w->op == WAL_OP_DEL &&
@@ -628,7 +654,7 @@ static int write_one(warp_db *db, wop *w, bool *existed)
     }
     if (durable_writes(db)) { /* the commit's leader applies it */
         uint64_t commit = persist_commit_ticket(db);
-        pend(sh, w, commit);
+        pend(sh, w);
         pthread_mutex_unlock(&sh->lock);
         persist_commit_wait(db, commit);
         *existed = w->existed;
@@ -738,9 +764,12 @@ static int batch_reserve(warp_db *db, wop *v, size_t n)
     for (size_t i = 0; rc == WARP_OK && db->p && i < n;) {
         size_t j = shard_run(v, i, n);
         uint64_t bytes = 0;
+        shard *sh = &db->shards[v[i].shard];
+        uint64_t switches = sh->wal.switches;
         for (size_t x = i; x < j; x++)
             bytes += wal_record_bytes(v[x].klen, v[x].vlen);
-        rc = wal_reserve(&db->shards[v[i].shard].wal, bytes);
+        rc = wal_reserve(&sh->wal, bytes);
+        settle_switched(db, sh, switches);
         i = j;
     }
     if (rc)
@@ -765,7 +794,7 @@ static int batch_apply(warp_db *db, wop *v, size_t n)
     }
     commit = persist_commit_ticket(db);
     for (size_t k = 0; k < n; k++)
-        pend(&db->shards[v[k].shard], &v[k], commit);
+        pend(&db->shards[v[k].shard], &v[k]);
     batch_unlock(db, v, n);
     persist_commit_wait(db, commit);
     for (size_t k = 0; k < n && rc == WARP_OK; k++)

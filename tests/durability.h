@@ -153,8 +153,7 @@ static inline int cmp_names(const void *a, const void *b)
 /* The names in `dir` that end with `suffix`, sorted (the zero-padded
  * numbers sort as numbers), as a NULL-terminated malloc'd array of
  * malloc'd full paths. *n receives the count. Free with free_names(). */
-static inline char **list_files(const char *dir, const char *suffix,
-                                size_t *n)
+static inline char **list_files(const char *dir, const char *suffix, size_t *n)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -237,8 +236,8 @@ static inline void write_whole(const char *path, const void *buf, size_t len)
 
     assert_true(fd >= 0);
     while (done < len) {
-        ssize_t w = pwrite(fd, (const uint8_t *)buf + done, len - done,
-                           (off_t)done);
+        ssize_t w =
+            pwrite(fd, (const uint8_t *)buf + done, len - done, (off_t)done);
         assert_true(w > 0);
         done += (size_t)w;
     }

@@ -1,0 +1,51 @@
+# tests/durability.cmake - the durability tests (per-shard WAL, group
+# commit, checkpoints, crash recovery), included by tests/CMakeLists.txt.
+#
+#   test-durability          persistence across close and reopen (black-box)
+#   test-durability-threads  checkpoints while threads write (black-box;
+#                            also `concurrency`, so it runs under TSan)
+#   test-crash               fork, write, SIGKILL, recover (black-box;
+#                            WARP_CRASH_ITERS iterations, default 20)
+#   test-corruption          torn tails and bit flips in WAL and snapshots
+#   test-iofault             EIO, ENOSPC and short writes injected through
+#                            src/io.h (white-box: links warp_internal)
+#
+# Every one is labelled `durability` (ctest -L durability) and `unit`. The
+# fork/kill test is never `concurrency`: the TSan tree runs only that label.
+# tests/CMakeLists.txt may already have made a target and a test of each
+# test-*.c; this file only adds what is missing, then sets labels and
+# libraries.
+
+set(WARP_DURABILITY_TESTS
+    test-durability test-durability-threads test-crash test-corruption
+    test-iofault)
+set(WARP_DURABILITY_WHITEBOX test-iofault)
+set(WARP_DURABILITY_CONCURRENCY test-durability-threads)
+
+foreach(name IN LISTS WARP_DURABILITY_TESTS)
+    if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${name}.c)
+        continue()
+    endif()
+    if(NOT TARGET ${name})
+        add_executable(${name} ${CMAKE_CURRENT_SOURCE_DIR}/${name}.c)
+        target_include_directories(${name} PRIVATE
+            ${CMAKE_CURRENT_SOURCE_DIR}
+            ${CMAKE_CURRENT_SOURCE_DIR}/../include
+            ${CMOCKA_INCLUDE_DIR})
+        target_link_libraries(${name} PRIVATE
+            warp ${CMOCKA_LIBRARY} Threads::Threads)
+    endif()
+    if(name IN_LIST WARP_DURABILITY_WHITEBOX)
+        target_link_libraries(${name} PRIVATE warp_internal)
+    endif()
+    if(NOT TEST ${name})
+        add_test(NAME ${name} COMMAND ${name})
+    endif()
+    set(labels unit durability)
+    if(name IN_LIST WARP_DURABILITY_CONCURRENCY)
+        list(APPEND labels concurrency)
+    endif()
+    set_tests_properties(${name} PROPERTIES
+        LABELS "${labels}"
+        TIMEOUT 300)
+endforeach()
