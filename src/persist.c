@@ -13,20 +13,23 @@
  *   DIR/warp.log          what recovery and checkpoints did, one line each
  *
  * GROUP COMMIT (fsync=always)
- *   A writer appends its record under its shard lock and takes a commit
- *   ticket there (tickets count up). It then waits, without locks, until
- *   `done` reaches its ticket. The first waiter to find no sync running
- *   becomes the leader: it waits (200 us at most) for as many writers as
- *   recent groups had, notes the newest ticket, syncs every dirty log
- *   (one fdatasync, or one syncfs for several: each fdatasync costs a
- *   device flush), applies the group's writes to memory (each shard's
- *   writes wait, in log order, on its pending list), sets `done` and
- *   wakes everyone: a write is visible only once it is durable. Writers that
- * arrive during a sync form the next group. If a sync fails, the leader locks
- *   every shard, erases every record not yet durable from the logs (no new
- *   ticket can be taken meanwhile), and fails every ticket issued so far:
- *   none of those writes is applied, and the logs stay consistent.
- *
+ *   A writer appends its record under its shard lock, takes a commit ticket
+ *   there (tickets count up), queues the write on the shard's pending list,
+ *   and waits, without locks, until `done` reaches its ticket. The first
+ *   waiter to find no sync running becomes the leader: it waits up to
+ *   200 us for as many writers as recent groups had, notes the newest
+ *   ticket, syncs every dirty log (one fdatasync, or one syncfs for
+ *   several: each fdatasync costs a device flush), applies every pending
+ *   write whose record is now durable (in log order, shard by shard), sets
+ *   `done` and wakes the waiters (a futex; they take no lock to check).
+ *   Writers that arrive during a sync form the next group. A write is
+ *   visible only once it is durable.
+ *   If a sync fails, the leader locks every shard (so no ticket can be
+ *   taken meanwhile), fails every pending write whose record is not
+ *   durable, erases those records from the logs, and closes every ticket:
+ *   none of those writes is applied, and the logs stay consistent. A write
+ *   whose record a sync covered is applied even if a later sync fails.
+
  * CHECKPOINT (per shard, while reads and writes go on)
  *   1. Under the shard lock, switch its WAL to a new segment N. Every
  *      record before N is applied to memory by then (with fsync=always,
@@ -48,7 +51,10 @@
 #include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <limits.h>
 #include <sched.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,6 +71,7 @@
 #include "wal.h"
 
 #define MANIFEST_VERSION 1
+#define COMMIT_GATHER_US 200 /* longest a leader waits for its group */
 #define FAIL_HISTORY     64
 #define COMMIT_GATHER_US 200 /* longest a leader waits for its group */
 
@@ -74,17 +81,13 @@ struct persist {
     FILE *log;
     warp_recovery recovery;
 
-    /* group commit */
-    pthread_mutex_t commit_lock;
-    pthread_cond_t commit_cond;
-    uint64_t issued, done;
-    uint64_t last_group; /* group size to wait for: recent largest */
-    bool syncing;
-    struct {
-        uint64_t lo, hi;
-        int rc;
-    } failed[FAIL_HISTORY]; /* recent failed ticket ranges */
-    unsigned nfailed;
+    /* group commit: tickets count up; a group closes every ticket up to
+     * the one its leader saw last; waiters sleep on `gen` (a futex word)
+     * while a leader syncs */
+    _Atomic uint64_t issued, done;
+    _Atomic int syncing;
+    _Atomic uint32_t gen;
+    uint64_t group_goal; /* writers a leader waits for; the leader's */
 
     /* background thread */
     pthread_t thread;
@@ -274,8 +277,6 @@ static void persist_free(persist *p)
         fclose(p->log);
     if (p->lock_fd >= 0)
         io->close(p->lock_fd); /* releases the flock */
-    pthread_mutex_destroy(&p->commit_lock);
-    pthread_cond_destroy(&p->commit_cond);
     pthread_mutex_destroy(&p->bg_lock);
     pthread_cond_destroy(&p->bg_cond);
     pthread_mutex_destroy(&p->checkpoint_lock);
@@ -316,8 +317,6 @@ int persist_begin(warp_db *db, const char *path, uint32_t *shards)
     if (!p)
         return WARP_ENOMEM;
     p->lock_fd = -1;
-    pthread_mutex_init(&p->commit_lock, NULL);
-    pthread_cond_init(&p->commit_cond, NULL);
     pthread_mutex_init(&p->bg_lock, NULL);
     pthread_cond_init(&p->bg_cond, NULL);
     pthread_mutex_init(&p->checkpoint_lock, NULL);
@@ -552,17 +551,22 @@ int persist_sync(warp_db *db)
 
 uint64_t persist_commit_ticket(warp_db *db)
 {
-    persist *p = db->p;
-    uint64_t t;
-
-    pthread_mutex_lock(&p->commit_lock);
-    t = ++p->issued;
-    pthread_mutex_unlock(&p->commit_lock);
-    return t;
+    return atomic_fetch_add(&db->p->issued, 1) + 1;
 }
 
-/* A failed group: erase every record not yet durable, fail every ticket.
- * Called by the leader with no lock held. */
+static void futex_wait(_Atomic uint32_t *word, uint32_t val)
+{
+    syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
+}
+
+static void futex_wake_all(_Atomic uint32_t *word)
+{
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+}
+
+/* A failed group: fail every pending write whose record is not durable,
+ * erase those records, and close every ticket issued so far. Called by the
+ * leader with no lock held; holding every shard lock stops new tickets. */
 static void fail_group(warp_db *db, int rc)
 {
     persist *p = db->p;
@@ -574,13 +578,7 @@ static void fail_group(warp_db *db, int rc)
             db_settle(db, &db->shards[i], rc); /* before the rewind */
             wal_rewind(&db->shards[i].wal);
         }
-    pthread_mutex_lock(&p->commit_lock);
-    p->failed[p->nfailed % FAIL_HISTORY].lo = p->done + 1;
-    p->failed[p->nfailed % FAIL_HISTORY].hi = p->issued;
-    p->failed[p->nfailed % FAIL_HISTORY].rc = rc;
-    p->nfailed++;
-    p->done = p->issued;
-    pthread_mutex_unlock(&p->commit_lock);
+    atomic_store(&p->done, atomic_load(&p->issued));
     for (uint32_t i = db->nshards; i-- > 0;)
         pthread_mutex_unlock(&db->shards[i].lock);
     plog(p, "group commit failed (%s): unsynced writes erased and failed",
@@ -598,64 +596,54 @@ static void apply_group(warp_db *db)
     }
 }
 
-/* The result of ticket t, once done >= t. commit_lock held. */
-static int ticket_result(const persist *p, uint64_t t)
-{
-    unsigned n = p->nfailed < FAIL_HISTORY ? p->nfailed : FAIL_HISTORY;
-
-    for (unsigned i = 0; i < n; i++) {
-        unsigned k = (p->nfailed - 1 - i) % FAIL_HISTORY;
-        if (t >= p->failed[k].lo && t <= p->failed[k].hi)
-            return p->failed[k].rc;
-    }
-    return WARP_OK;
-}
-
-int persist_commit_wait(warp_db *db, uint64_t t)
+/* Lead one group: sync, then apply or fail what it covers. */
+static void lead_group(warp_db *db)
 {
     persist *p = db->p;
+    uint64_t first = atomic_load(&p->done), target, t0 = mono_us();
     int rc;
 
-    pthread_mutex_lock(&p->commit_lock);
-    while (p->done < t) {
-        if (p->syncing) {
-            pthread_cond_wait(&p->commit_cond, &p->commit_lock);
+    /* Let the writers of recent groups rejoin before syncing: they were
+     * busy applying their last write when this sync became possible. The
+     * goal is the largest recent group, decaying, so that one small group
+     * does not keep the next small. */
+    while (atomic_load(&p->issued) - first < p->group_goal &&
+           mono_us() - t0 < COMMIT_GATHER_US)
+        sched_yield();
+    target = atomic_load(&p->issued);
+    p->group_goal -= p->group_goal / 16;
+    if (target - first > p->group_goal)
+        p->group_goal = target - first;
+    rc = sync_all(db);
+
+    if (rc) {
+        fail_group(db, rc);
+        return;
+    }
+    apply_group(db);
+    atomic_fetch_add(&p->synced_writes, target - first);
+    uint64_t d = atomic_load(&p->done);
+    while (d < target && !atomic_compare_exchange_weak(&p->done, &d, target))
+        ;
+}
+
+void persist_commit_wait(warp_db *db, uint64_t t)
+{
+    persist *p = db->p;
+
+    while (atomic_load(&p->done) < t) {
+        uint32_t gen = atomic_load(&p->gen);
+        int idle = 0;
+        if (atomic_compare_exchange_strong(&p->syncing, &idle, 1)) {
+            if (atomic_load(&p->done) < t)
+                lead_group(db);
+            atomic_store(&p->syncing, 0);
+            atomic_fetch_add(&p->gen, 1);
+            futex_wake_all(&p->gen);
             continue;
         }
-        uint64_t first = p->done, target, t0 = mono_us();
-        p->syncing = true;
-        /* Let the writers of the last group rejoin before syncing: they
-         * were busy applying when this sync became possible. */
-        while (p->issued - first < p->last_group &&
-               mono_us() - t0 < COMMIT_GATHER_US) {
-            pthread_mutex_unlock(&p->commit_lock);
-            sched_yield();
-            pthread_mutex_lock(&p->commit_lock);
-        }
-        target = p->issued;
-        /* aim for the largest recent group: a small group must not keep
-         * the next one small */
-        p->last_group -= p->last_group / 16;
-        if (target - first > p->last_group)
-            p->last_group = target - first;
-        pthread_mutex_unlock(&p->commit_lock);
-        rc = sync_all(db);
-        if (rc) {
-            fail_group(db, rc);
-            pthread_mutex_lock(&p->commit_lock);
-        } else {
-            apply_group(db);
-            pthread_mutex_lock(&p->commit_lock);
-            if (p->done < target)
-                p->done = target;
-            atomic_fetch_add(&p->synced_writes, target - first);
-        }
-        p->syncing = false;
-        pthread_cond_broadcast(&p->commit_cond);
+        futex_wait(&p->gen, gen); /* until the leader is done */
     }
-    rc = ticket_result(p, t);
-    pthread_mutex_unlock(&p->commit_lock);
-    return rc;
 }
 
 /* --- checkpoints ---------------------------------------------------------- */

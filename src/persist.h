@@ -32,10 +32,9 @@ void persist_end(warp_db *db);
  * it. Call under the shard lock, right after appending. */
 uint64_t persist_commit_ticket(warp_db *db);
 
-/* Wait until ticket `t`'s group is durable. Returns WARP_OK, or the sync
- * error; then every record of the failed groups was erased from the logs
- * and none of them may be applied. Hold no lock. */
-int persist_commit_wait(warp_db *db, uint64_t t);
+/* Wait until ticket `t`'s group is settled: every write queued with it
+ * is applied or failed (see db_settle()). Hold no lock. */
+void persist_commit_wait(warp_db *db, uint64_t t);
 
 /* A checkpoint of every shard now. */
 int persist_checkpoint(warp_db *db);

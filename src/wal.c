@@ -225,7 +225,7 @@ static int scan_segment(scan *s)
 {
     uint64_t o = WAL_SEG_HEADER;
 
-    while (o + 4 <= s->size) {
+    while (o < s->size) {
         const unsigned char *p = s->m + o;
         if (record_ok(p, s->size - o, s->seq, true)) {
             wal_record r;

@@ -491,6 +491,8 @@ static void wop_init(wop *w, uint8_t op, const void *key, size_t klen,
     w->h = route_hash(key, klen);
     w->slot = route_slot(w->h);
     w->it = NULL;
+    w->rc = WARP_OK;
+    w->existed = false;
 }
 
 /* Reserve all that applying `w` takes, so that wop_apply() cannot fail.
@@ -623,9 +625,8 @@ void db_settle(warp_db *db, shard *sh, int rc)
         if (!sh->pend_head)
             sh->pend_tail = NULL;
         w->rc = durable ? WARP_OK : rc;
-        if (durable)
-            w->existed = wop_apply(db, sh, w);
-        else
+        w->existed = durable && wop_apply(db, sh, w);
+        if (!durable)
             wop_release(db, sh, w);
     }
 }

@@ -689,7 +689,8 @@ static void durability_counters_follow_the_writes(void **state)
     du = durability_of(db);
     assert_int_equal(du.checkpoints, 1);
     assert_true(du.last_checkpoint_ms >= t0 - 1000);
-    assert_true(du.last_checkpoint_ms <= (uint64_t)time(NULL) * 1000 + 1000);
+    /* time() reads the coarse clock, which may lag a tick behind */
+    assert_true(du.last_checkpoint_ms <= (uint64_t)time(NULL) * 1000 + 2000);
     assert_int_equal(du.sync_errors, 0);
     warp_close(db);
 }
