@@ -67,3 +67,37 @@ void cli_open_failed(const char *cmd, const char *dir, int rc)
     fprintf(stderr, "warp %s: cannot open %s: %s%s%s\n", cmd, dir,
             warp_strerror(rc), *detail ? ": " : "", detail);
 }
+
+int cli_dir_args(int argc, char **argv, const char *cmd, const char *usage,
+                 const char **dir, warp_options *opts)
+{
+    *dir = NULL;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
+            fputs(usage, stdout);
+            return -1;
+        }
+        if (strcmp(a, "--opt") == 0 || strncmp(a, "--opt=", 6) == 0) {
+            const char *v = a[5] == '=' ? a + 6 : argv[++i];
+            if (v == NULL) {
+                fprintf(stderr, "warp %s: missing value for --opt\n", cmd);
+                return 2;
+            }
+            if (!cli_set_opt(opts, cmd, v))
+                return 2;
+            continue;
+        }
+        if (a[0] == '-' || *dir != NULL) {
+            fprintf(stderr, "warp %s: unexpected argument '%s'\n%s", cmd, a,
+                    usage);
+            return 2;
+        }
+        *dir = a;
+    }
+    if (*dir == NULL) {
+        fputs(usage, stderr);
+        return 2;
+    }
+    return 0;
+}

@@ -20,6 +20,12 @@ bool cli_set_opt(warp_options *opts, const char *cmd, const char *spec);
  * before warp_open(), which would otherwise create an empty store. */
 bool cli_is_store(const char *cmd, const char *dir);
 
+/* Parse "CMD [--opt NAME=VALUE]... DIR" into *dir and *opts. Returns 0
+ * to go on, -1 after printing `usage` for --help, or 2 after reporting a
+ * usage error on stderr. */
+int cli_dir_args(int argc, char **argv, const char *cmd, const char *usage,
+                 const char **dir, warp_options *opts);
+
 /* Print "warp CMD: warp_open DIR: <error>[: <detail>]" on stderr. */
 void cli_open_failed(const char *cmd, const char *dir, int rc);
 

@@ -179,42 +179,6 @@ static int dump_pair(void *arg, const void *key, size_t klen, const void *val,
     return 0;
 }
 
-/* Parse the arguments into *dir and *opts. Returns 0 to go on, -1 after
- * --help, or 2 after a usage error has been reported. */
-static int parse_args(int argc, char **argv, const char **dir,
-                      warp_options *opts)
-{
-    *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(usage_text, stdout);
-            return -1;
-        }
-        if (strcmp(a, "--opt") == 0 || strncmp(a, "--opt=", 6) == 0) {
-            const char *v = a[5] == '=' ? a + 6 : argv[++i];
-            if (v == NULL) {
-                fprintf(stderr, "warp dump: missing value for --opt\n");
-                return 2;
-            }
-            if (!cli_set_opt(opts, "dump", v))
-                return 2;
-            continue;
-        }
-        if (a[0] == '-' || *dir != NULL) {
-            fprintf(stderr, "warp dump: unexpected argument '%s'\n%s", a,
-                    usage_text);
-            return 2;
-        }
-        *dir = a;
-    }
-    if (*dir == NULL) {
-        fputs(usage_text, stderr);
-        return 2;
-    }
-    return 0;
-}
-
 int dump_main(int argc, char **argv)
 {
     warp_options opts;
@@ -224,7 +188,7 @@ int dump_main(int argc, char **argv)
     opts.fsync = WARP_FSYNC_NEVER;
     opts.checkpoint_interval = 0;
     opts.checkpoint_wal_bytes = 0;
-    int rc = parse_args(argc, argv, &dir, &opts);
+    int rc = cli_dir_args(argc, argv, "dump", usage_text, &dir, &opts);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (!cli_is_store("dump", dir))

@@ -445,40 +445,6 @@ static bool dir_usable(const char *dir)
     return empty;
 }
 
-static int parse_args(int argc, char **argv, const char **dir,
-                      warp_options *opts)
-{
-    *dir = NULL;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i];
-        if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
-            fputs(usage_text, stdout);
-            return -1;
-        }
-        if (strcmp(a, "--opt") == 0 || strncmp(a, "--opt=", 6) == 0) {
-            const char *v = a[5] == '=' ? a + 6 : argv[++i];
-            if (v == NULL) {
-                fprintf(stderr, "warp load: missing value for --opt\n");
-                return 2;
-            }
-            if (!cli_set_opt(opts, "load", v))
-                return 2;
-            continue;
-        }
-        if (a[0] == '-' || *dir != NULL) {
-            fprintf(stderr, "warp load: unexpected argument '%s'\n%s", a,
-                    usage_text);
-            return 2;
-        }
-        *dir = a;
-    }
-    if (*dir == NULL) {
-        fputs(usage_text, stderr);
-        return 2;
-    }
-    return 0;
-}
-
 int load_main(int argc, char **argv)
 {
     warp_options opts;
@@ -487,7 +453,7 @@ int load_main(int argc, char **argv)
     int status = 1;
 
     warp_options_init(&opts);
-    int rc = parse_args(argc, argv, &dir, &opts);
+    int rc = cli_dir_args(argc, argv, "load", usage_text, &dir, &opts);
     if (rc != 0)
         return rc < 0 ? 0 : rc;
     if (!dir_usable(dir)) {

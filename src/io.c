@@ -2,7 +2,11 @@
 #include "io.h"
 
 #include <errno.h>
+#include <dirent.h>
 #include <fcntl.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
 #include <stdio.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -119,4 +123,51 @@ int io_error(int err)
     default:
         return WARP_EIO;
     }
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+    const io_name *x = a, *y = b;
+
+    if (x->shard != y->shard)
+        return x->shard < y->shard ? -1 : 1;
+    return x->num < y->num ? -1 : x->num > y->num;
+}
+
+int io_list_numbered(const char *dir, const char *ext, uint32_t shard,
+                     io_name **out, size_t *n)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    size_t cap = 0;
+
+    *out = NULL;
+    *n = 0;
+    if (!d)
+        return errno == ENOENT ? WARP_OK : io_error(errno);
+    while ((e = readdir(d))) {
+        io_name v;
+        char tail[16];
+        if (sscanf(e->d_name, "%5" SCNu32 "-%10" SCNu64 "%15s", &v.shard,
+                   &v.num, tail) != 3 ||
+            strcmp(tail, ext) != 0 ||
+            (shard != IO_ALL_SHARDS && v.shard != shard))
+            continue;
+        if (*n == cap) {
+            io_name *g = realloc(*out, (cap = cap ? cap * 2 : 16) * sizeof(v));
+            if (!g) {
+                closedir(d);
+                free(*out);
+                *out = NULL;
+                *n = 0;
+                return WARP_ENOMEM;
+            }
+            *out = g;
+        }
+        (*out)[(*n)++] = v;
+    }
+    closedir(d);
+    if (*n > 1)
+        qsort(*out, *n, sizeof(**out), name_cmp);
+    return WARP_OK;
 }

@@ -13,6 +13,7 @@
 #define WARP_IO_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 typedef struct io_ops {
@@ -49,6 +50,22 @@ int io_read_all(int fd, void *buf, size_t n, off_t off);
 
 /* fsync a directory, so that renames and creations in it are durable. */
 int io_sync_dir(const char *path);
+
+/* A file named SSSSS-NNNNNNNNNN<ext>, as WAL segments and snapshots are:
+ * shard S, number N, in zero-padded decimal. */
+typedef struct io_name {
+    uint32_t shard;
+    uint64_t num;
+} io_name;
+
+#define IO_ALL_SHARDS UINT32_MAX
+
+/* The files in `dir` named SSSSS-NNNNNNNNNN<ext> (of `shard`, or of every
+ * shard with IO_ALL_SHARDS), sorted by shard, then number, into *out
+ * (malloc'd; free it). A missing directory is an empty list. Returns
+ * WARP_OK, WARP_ENOMEM or WARP_EIO. */
+int io_list_numbered(const char *dir, const char *ext, uint32_t shard,
+                     io_name **out, size_t *n);
 
 /* Map a WARP_* code from errno after a failed call: ENOSPC and EDQUOT give
  * WARP_ENOSPC, ENOMEM gives WARP_ENOMEM, anything else WARP_EIO. */

@@ -836,57 +836,6 @@ void persist_durability(const warp_db *db, warp_durability *d)
 
 /* --- offline check -------------------------------------------------------- */
 
-typedef struct seg_name {
-    uint32_t shard;
-    uint64_t seg;
-} seg_name;
-
-static int seg_cmp(const void *a, const void *b)
-{
-    const seg_name *x = a, *y = b;
-
-    if (x->shard != y->shard)
-        return x->shard < y->shard ? -1 : 1;
-    return x->seg < y->seg ? -1 : x->seg > y->seg;
-}
-
-/* The files in `dir` named like SSSSS-NNNNNNNNNN<ext>, sorted. */
-static int list_named(const char *dir, const char *ext, seg_name **out,
-                      size_t *n)
-{
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    size_t cap = 0;
-
-    *out = NULL;
-    *n = 0;
-    if (!d)
-        return errno == ENOENT ? WARP_OK : io_error(errno);
-    while ((e = readdir(d))) {
-        seg_name s;
-        char tail[16];
-        if (sscanf(e->d_name, "%5" SCNu32 "-%10" SCNu64 "%15s", &s.shard,
-                   &s.seg, tail) != 3 ||
-            strcmp(tail, ext) != 0)
-            continue;
-        if (*n == cap) {
-            seg_name *g = realloc(*out, (cap = cap ? cap * 2 : 16) * sizeof(s));
-            if (!g) {
-                closedir(d);
-                free(*out);
-                *out = NULL;
-                return WARP_ENOMEM;
-            }
-            *out = g;
-        }
-        (*out)[(*n)++] = s;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(*out, *n, sizeof(**out), seg_cmp);
-    return WARP_OK;
-}
-
 static void note_damage(warp_check_report *r, const char *msg)
 {
     if (!r->damaged++)
@@ -896,7 +845,7 @@ static void note_damage(warp_check_report *r, const char *msg)
 int warp_check(const char *path, warp_check_report *r)
 {
     char sub[4096], file[4096];
-    seg_name *v;
+    io_name *v;
     size_t n;
     int rc;
 
@@ -904,12 +853,12 @@ int warp_check(const char *path, warp_check_report *r)
         return WARP_EINVAL;
     memset(r, 0, sizeof(*r));
     snprintf(sub, sizeof(sub), "%s/snapshots", path);
-    if ((rc = list_named(sub, ".snap", &v, &n)))
+    if ((rc = io_list_numbered(sub, ".snap", IO_ALL_SHARDS, &v, &n)))
         return rc;
     for (size_t i = 0; i < n; i++) {
         snap_load_stats ls;
-        snap_path(file, sizeof(file), sub, v[i].shard, v[i].seg);
-        rc = snap_load(file, v[i].shard, v[i].seg, false, NULL, NULL, &ls);
+        snap_path(file, sizeof(file), sub, v[i].shard, v[i].num);
+        rc = snap_load(file, v[i].shard, v[i].num, false, NULL, NULL, &ls);
         r->snapshots++;
         r->snapshot_records += ls.records;
         if (rc)
@@ -917,7 +866,7 @@ int warp_check(const char *path, warp_check_report *r)
     }
     free(v);
     snprintf(sub, sizeof(sub), "%s/wal", path);
-    if ((rc = list_named(sub, ".wal", &v, &n)))
+    if ((rc = io_list_numbered(sub, ".wal", IO_ALL_SHARDS, &v, &n)))
         return rc;
     for (size_t i = 0; i < n; i++) {
         wal_replay_stats st;

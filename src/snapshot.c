@@ -38,7 +38,6 @@
  */
 #include "snapshot.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -51,6 +50,7 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
+#include "bytes.h"
 #include "io.h"
 #include "warp.h"
 
@@ -77,30 +77,6 @@ struct snap_writer {
 static inline uint32_t checksum(const void *p, size_t n)
 {
     return (uint32_t)XXH3_64bits(p, n);
-}
-
-static inline void wr32(unsigned char *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-static inline void wr64(unsigned char *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
-}
-
-static inline uint32_t rd32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static inline uint64_t rd64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
 }
 
 void snap_path(char *buf, size_t cap, const char *dir, uint32_t shard,
@@ -414,44 +390,18 @@ int snap_load(const char *path, uint32_t shard, uint64_t wal_seg, bool salvage,
     return rc;
 }
 
-static int cmp_desc(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x > y ? -1 : x < y;
-}
-
 int snap_list(const char *dir, uint32_t shard, uint64_t **segs, size_t *n)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    size_t cap = 0;
+    io_name *v;
+    int rc = io_list_numbered(dir, ".snap", shard, &v, n);
 
     *segs = NULL;
-    *n = 0;
-    if (!d)
-        return errno == ENOENT ? WARP_OK : io_error(errno);
-    while ((e = readdir(d))) {
-        uint32_t sh;
-        uint64_t seg;
-        char tail[8];
-        if (sscanf(e->d_name, "%5" SCNu32 "-%10" SCNu64 "%7s", &sh, &seg,
-                   tail) != 3 ||
-            strcmp(tail, ".snap") != 0 || sh != shard)
-            continue;
-        if (*n == cap) {
-            uint64_t *g = realloc(*segs, (cap = cap ? cap * 2 : 8) * 8);
-            if (!g) {
-                closedir(d);
-                free(*segs);
-                *segs = NULL;
-                return WARP_ENOMEM;
-            }
-            *segs = g;
-        }
-        (*segs)[(*n)++] = seg;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(*segs, *n, sizeof(**segs), cmp_desc);
-    return WARP_OK;
+    if (rc)
+        return rc;
+    if (*n && !(*segs = malloc(*n * sizeof(**segs))))
+        rc = WARP_ENOMEM;
+    for (size_t i = 0; rc == WARP_OK && i < *n; i++)
+        (*segs)[i] = v[*n - 1 - i].num; /* newest first */
+    free(v);
+    return rc;
 }

@@ -57,7 +57,6 @@
 #include "wal.h"
 
 #include <assert.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
@@ -70,6 +69,7 @@
 #include <unistd.h>
 
 #include "crc32c.h"
+#include "bytes.h"
 #include "io.h"
 #include "warp.h"
 
@@ -79,30 +79,6 @@ static const char seg_magic[8] = {'W', 'A', 'R', 'P', 'W', 'A', 'L', '1'};
 static inline uint64_t align8(uint64_t n)
 {
     return (n + 7) & ~(uint64_t)7;
-}
-
-static inline uint32_t rd32(const unsigned char *p)
-{
-    uint32_t v;
-    memcpy(&v, p, 4);
-    return v;
-}
-
-static inline uint64_t rd64(const unsigned char *p)
-{
-    uint64_t v;
-    memcpy(&v, p, 8);
-    return v;
-}
-
-static inline void wr32(unsigned char *p, uint32_t v)
-{
-    memcpy(p, &v, 4);
-}
-
-static inline void wr64(unsigned char *p, uint64_t v)
-{
-    memcpy(p, &v, 8);
 }
 
 static inline uint32_t checksum(const void *p, size_t n)
@@ -656,70 +632,39 @@ void wal_close(wal *w)
 
 /* --- recovery ------------------------------------------------------------- */
 
-static int cmp_u64(const void *a, const void *b)
-{
-    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
-    return x < y ? -1 : x > y;
-}
-
 /* The segment numbers of `shard` in `dir`, sorted, into *segs (malloc). */
 static int list_segments(const char *dir, uint32_t shard, uint64_t **segs,
                          size_t *n)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    size_t cap = 0;
+    io_name *v;
+    int rc = io_list_numbered(dir, ".wal", shard, &v, n);
 
     *segs = NULL;
-    *n = 0;
-    if (!d)
-        return errno == ENOENT ? WARP_OK : io_error(errno);
-    while ((e = readdir(d))) {
-        uint32_t sh;
-        uint64_t seg;
-        char tail[8];
-        if (sscanf(e->d_name, "%5" SCNu32 "-%10" SCNu64 "%7s", &sh, &seg,
-                   tail) != 3 ||
-            strcmp(tail, ".wal") != 0 || sh != shard)
-            continue;
-        if (*n == cap) {
-            uint64_t *g = realloc(*segs, (cap = cap ? cap * 2 : 16) * 8);
-            if (!g) {
-                closedir(d);
-                free(*segs);
-                return WARP_ENOMEM;
-            }
-            *segs = g;
-        }
-        (*segs)[(*n)++] = seg;
-    }
-    closedir(d);
-    if (*n > 1)
-        qsort(*segs, *n, sizeof(**segs), cmp_u64);
-    return WARP_OK;
+    if (rc)
+        return rc;
+    if (*n && !(*segs = malloc(*n * sizeof(**segs))))
+        rc = WARP_ENOMEM;
+    for (size_t i = 0; rc == WARP_OK && i < *n; i++)
+        (*segs)[i] = v[i].num;
+    free(v);
+    return rc;
 }
 
 /* Remove the spare segment files of `shard` a previous run left. */
 static void remove_spares(const char *dir, uint32_t shard)
 {
-    DIR *d = opendir(dir);
-    struct dirent *e;
-    char path[4400];
+    io_name *v;
+    size_t n;
+    char path[4200];
 
-    if (!d)
+    if (io_list_numbered(dir, ".wal.spare", shard, &v, &n))
         return;
-    while ((e = readdir(d))) {
-        uint32_t sh;
-        uint64_t seg;
-        char tail[16];
-        if (sscanf(e->d_name, "%5" SCNu32 "-%10" SCNu64 "%15s", &sh, &seg,
-                   tail) == 3 &&
-            sh == shard && strcmp(tail, ".wal.spare") == 0) {
-            snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-            io->unlink(path);
-        }
+    for (size_t i = 0; i < n; i++) {
+        wal_path(path, sizeof(path), dir, shard, v[i].num);
+        strncat(path, ".spare", sizeof(path) - strlen(path) - 1);
+        io->unlink(path);
     }
-    closedir(d);
+    free(v);
 }
 
 /* Whether segment `seg` holds a valid header and first record. */
