@@ -21,7 +21,9 @@
  *   ticket, syncs every dirty log (one fdatasync, or one syncfs for
  *   several: each fdatasync costs a device flush), applies every pending
  *   write whose record is now durable (in log order, shard by shard), sets
- *   `done` and wakes the waiters (a futex; they take no lock to check).
+ *   `done` and wakes its group's waiters, and one waiter of the next group
+ *   to lead that one (futexes, one word per group parity: a writer sleeps
+ *   once and is woken once, and takes no lock to check).
  *   Writers that arrive during a sync form the next group. A write is
  *   visible only once it is durable.
  *   If a sync fails, the leader locks every shard (so no ticket can be
@@ -85,9 +87,13 @@ struct persist {
      * the one its leader saw last; waiters sleep on `gen` (a futex word)
      * while a leader syncs */
     _Atomic uint64_t issued, done;
+    _Atomic uint64_t target; /* the last ticket the running group covers,
+                              * or UINT64_MAX while it is not fixed */
+    _Atomic uint64_t round;  /* groups ended */
     _Atomic int syncing;
-    _Atomic uint32_t gen;
-    uint64_t group_goal; /* writers a leader waits for; the leader's */
+    _Atomic uint32_t word[2]; /* futex words: group r's waiters sleep on
+                               * word[r & 1], the next group's on the other */
+    uint64_t group_goal;      /* writers a leader waits for; the leader's */
 
     /* background thread */
     pthread_t thread;
@@ -317,6 +323,7 @@ int persist_begin(warp_db *db, const char *path, uint32_t *shards)
     if (!p)
         return WARP_ENOMEM;
     p->lock_fd = -1;
+    atomic_store(&p->target, UINT64_MAX); /* no group running */
     pthread_mutex_init(&p->bg_lock, NULL);
     pthread_cond_init(&p->bg_cond, NULL);
     pthread_mutex_init(&p->checkpoint_lock, NULL);
@@ -559,9 +566,9 @@ static void futex_wait(_Atomic uint32_t *word, uint32_t val)
     syscall(SYS_futex, word, FUTEX_WAIT_PRIVATE, val, NULL, NULL, 0);
 }
 
-static void futex_wake_all(_Atomic uint32_t *word)
+static void futex_wake(_Atomic uint32_t *word, int n)
 {
-    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    syscall(SYS_futex, word, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
 }
 
 /* A failed group: fail every pending write whose record is not durable,
@@ -597,7 +604,9 @@ static void apply_group(warp_db *db)
 }
 
 /* Lead one group: sync, then apply or fail what it covers. */
-static void lead_group(warp_db *db)
+/* Lead one group: sync, then apply or fail what it covers. Returns the
+ * sync's result. */
+static int lead_group(warp_db *db)
 {
     persist *p = db->p;
     uint64_t first = atomic_load(&p->done), target, t0 = mono_us();
@@ -611,20 +620,39 @@ static void lead_group(warp_db *db)
            mono_us() - t0 < COMMIT_GATHER_US)
         sched_yield();
     target = atomic_load(&p->issued);
+    atomic_store(&p->target, target);
     p->group_goal -= p->group_goal / 16;
     if (target - first > p->group_goal)
         p->group_goal = target - first;
     rc = sync_all(db);
-
     if (rc) {
         fail_group(db, rc);
-        return;
+        return rc;
     }
     apply_group(db);
     atomic_fetch_add(&p->synced_writes, target - first);
     uint64_t d = atomic_load(&p->done);
     while (d < target && !atomic_compare_exchange_weak(&p->done, &d, target))
         ;
+    return WARP_OK;
+}
+
+/* Close group `r` and wake who must go on: its own waiters, and, if
+ * tickets are left, one waiter of the next group to lead it. After a
+ * failure every ticket is closed, so everyone wakes. */
+static void end_group(persist *p, uint64_t r, int rc)
+{
+    _Atomic uint32_t *mine = &p->word[r & 1], *next = &p->word[(r + 1) & 1];
+
+    atomic_store(&p->target, UINT64_MAX);
+    atomic_store(&p->round, r + 1);
+    atomic_store(&p->syncing, 0);
+    atomic_fetch_add(mine, 1);
+    futex_wake(mine, INT_MAX);
+    if (rc || atomic_load(&p->issued) > atomic_load(&p->done)) {
+        atomic_fetch_add(next, 1);
+        futex_wake(next, rc ? INT_MAX : 1);
+    }
 }
 
 void persist_commit_wait(warp_db *db, uint64_t t)
@@ -632,17 +660,22 @@ void persist_commit_wait(warp_db *db, uint64_t t)
     persist *p = db->p;
 
     while (atomic_load(&p->done) < t) {
-        uint32_t gen = atomic_load(&p->gen);
+        uint32_t v[2] = {atomic_load(&p->word[0]), atomic_load(&p->word[1])};
         int idle = 0;
         if (atomic_compare_exchange_strong(&p->syncing, &idle, 1)) {
-            if (atomic_load(&p->done) < t)
-                lead_group(db);
-            atomic_store(&p->syncing, 0);
-            atomic_fetch_add(&p->gen, 1);
-            futex_wake_all(&p->gen);
+            uint64_t r = atomic_load(&p->round);
+            int rc = atomic_load(&p->done) < t ? lead_group(db) : WARP_OK;
+            end_group(p, r, rc);
             continue;
         }
-        futex_wait(&p->gen, gen); /* until the leader is done */
+        /* A group is running. Sleep until it ends if it may cover t (its
+         * target is not fixed yet, or covers t), else until the next one
+         * ends. A stale choice only costs an extra turn of the loop. */
+        uint64_t r = atomic_load(&p->round), target = atomic_load(&p->target);
+        if (atomic_load(&p->round) != r)
+            continue;
+        unsigned w = (unsigned)((r + (target != UINT64_MAX && t > target)) & 1);
+        futex_wait(&p->word[w], v[w]);
     }
 }
 
