@@ -40,11 +40,6 @@ static size_t class_size(unsigned c)
     return base + (idx + 1) * step;
 }
 
-size_t slab_size(size_t size)
-{
-    return size > SLAB_MAX ? size : class_size(size_class(size));
-}
-
 int page_pool_init(page_pool *p, mem *m, bool huge_pages)
 {
     memset(p, 0, sizeof(*p));

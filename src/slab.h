@@ -51,9 +51,6 @@ void page_pool_destroy(page_pool *p);
 
 void slab_init(slab *s, page_pool *pool);
 
-/* The bytes slab_alloc(size) really takes. */
-size_t slab_size(size_t size);
-
 /* Allocate `size` bytes (at least 8-byte aligned). NULL on failure. */
 void *slab_alloc(slab *s, size_t size);
 

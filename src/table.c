@@ -410,15 +410,6 @@ item *table_remove(table_writer *w, table_root *root, uint64_t h,
     return old;
 }
 
-uint32_t table_live(const table_root *root)
-{
-    uint32_t n = 0;
-
-    for (const table *t = tref_table(ld_ref(root)); t; t = next_of(t))
-        n += t->live;
-    return n;
-}
-
 void table_foreach(const table_root *root, void (*fn)(void *, const item *),
                    void *ctx)
 {

@@ -96,9 +96,6 @@ item *table_put(table_writer *w, table_root *root, uint64_t h, item *it);
 item *table_remove(table_writer *w, table_root *root, uint64_t h,
                    const void *key, size_t klen);
 
-/* Live keys in the slot. Writer only. */
-uint32_t table_live(const table_root *root);
-
 /* Call fn(ctx, item) for every live item; writer or quiescent only. */
 void table_foreach(const table_root *root, void (*fn)(void *, const item *),
                    void *ctx);

@@ -531,11 +531,6 @@ bool wal_pending(wal *w)
     return more;
 }
 
-int wal_sync(wal *w)
-{
-    return wal_sync_many(&w, 1);
-}
-
 int wal_sync_many(wal **ws, size_t n)
 {
     uint64_t target[n ? n : 1];

@@ -7,10 +7,13 @@
  *          lock, no shared write. The item found is immutable, so the value
  *          is copied straight out of it.
  *   write: hash -> slot -> shard (slot table) -> shard lock -> reserve
- *          (limbo room, table room) -> allocate the item -> publish it ->
- *          retire the old one -> account -> unlock. Everything that can
- *          fail happens before the publish, so a failed write changes
- *          nothing.
+ *          (limbo room, table room) -> allocate the item -> append to the
+ *          shard's WAL (with a data directory) -> publish it -> retire the
+ *          old one -> account -> unlock. Everything that can fail happens
+ *          before the publish, so a failed write changes nothing. With
+ *          fsync=always the publish waits: the write is queued on its
+ *          shard, and the group commit's leader publishes it once its
+ *          record is durable (persist.c).
  *   The slot table may change under a writer in later versions (online
  *   rebalancing), so a writer re-reads a slot's shard after locking it.
  */
