@@ -373,31 +373,36 @@ int warp_get(warp_db *db, const void *key, size_t klen, void *buf, size_t cap,
 int warp_get_alloc(warp_db *db, const void *key, size_t klen, void **val,
                    size_t *vlen, warp_placement *where)
 {
-    size_t n = 0, cap = 0;
-    int rc;
+    int rc = val ? check_key(db, key, klen) : WARP_EINVAL;
+    epoch_thread *et;
+    const item *it;
+    char *buf = NULL;
+    size_t n = 0;
 
-    if (!val)
-        return WARP_EINVAL;
-    *val = NULL;
-    /* The value may change size between two lookups; retry until the
-     * buffer fits the value the copying lookup sees. */
-    for (;;) {
-        char *buf = malloc(cap + 1);
-        if (!buf)
-            return WARP_ENOMEM;
-        rc = warp_get(db, key, klen, buf, cap, &n, where);
-        if (rc == WARP_OK) {
-            buf[n] = '\0';
-            *val = buf;
-            if (vlen)
-                *vlen = n;
-            return WARP_OK;
-        }
+    if (val)
+        *val = NULL;
+    if (rc)
+        return rc;
+    uint64_t h = route_hash(key, klen);
+    uint32_t slot = route_slot(h);
+    if (!(et = epoch_enter()))
+        return WARP_ENOMEM;
+    /* one lookup: the item stays valid inside the epoch section */
+    it = table_find(&db->slots[slot], h, key, klen);
+    if (!it)
+        rc = WARP_NOTFOUND;
+    else if (!(buf = malloc((size_t)it->vlen + 1)))
+        rc = WARP_ENOMEM;
+    else
+        rc = deliver(db, slot, it, buf, n = it->vlen, vlen, where);
+    epoch_exit(et);
+    if (rc != WARP_OK) {
         free(buf);
-        if (rc != WARP_ERANGE)
-            return rc;
-        cap = n;
+        return rc;
     }
+    buf[n] = '\0';
+    *val = buf;
+    return WARP_OK;
 }
 
 void warp_free(void *ptr)
