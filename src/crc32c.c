@@ -63,11 +63,16 @@ uint32_t crc32c_portable(const void *p, size_t n)
     return ~crc_soft(~0u, p, n);
 }
 
-uint32_t crc32c(const void *p, size_t n)
+uint32_t crc32c_update(uint32_t crc, const void *p, size_t n)
 {
 #if defined(__x86_64__)
     if (have_sse42())
-        return ~crc_hard(~0u, p, n);
+        return ~crc_hard(~crc, p, n);
 #endif
-    return ~crc_soft(~0u, p, n);
+    return ~crc_soft(~crc, p, n);
+}
+
+uint32_t crc32c(const void *p, size_t n)
+{
+    return crc32c_update(0, p, n);
 }

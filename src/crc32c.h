@@ -15,6 +15,10 @@
  * standard check value of "123456789" is 0xE3069283). */
 uint32_t crc32c(const void *p, size_t n);
 
+/* Extend `crc` (a crc32c() result, 0 for none yet) with `n` more bytes:
+ * crc32c_update(crc32c(a, n), b, m) is the CRC of a and b together. */
+uint32_t crc32c_update(uint32_t crc, const void *p, size_t n);
+
 /* The same, always by table: what runs where SSE4.2 does not; for tests. */
 uint32_t crc32c_portable(const void *p, size_t n);
 

@@ -35,6 +35,11 @@ static void *sys_mmap(size_t len, int fd)
     return p == MAP_FAILED ? NULL : p;
 }
 
+static int sys_msync(void *addr, size_t len)
+{
+    return msync(addr, len, MS_SYNC);
+}
+
 const io_ops io_system = {
     .open = sys_open,
     .close = close,
@@ -48,6 +53,7 @@ const io_ops io_system = {
     .unlink = unlink,
     .mkdir = mkdir,
     .mmap = sys_mmap,
+    .msync = sys_msync,
 };
 
 const io_ops *io = &io_system;

@@ -28,7 +28,8 @@ typedef struct io_ops {
     int (*rename)(const char *from, const char *to);
     int (*unlink)(const char *path);
     int (*mkdir)(const char *path, mode_t mode);
-    void *(*mmap)(size_t len, int fd); /* shared, read-write, from 0 */
+    void *(*mmap)(size_t len, int fd);    /* shared, read-write, from 0 */
+    int (*msync)(void *addr, size_t len); /* MS_SYNC; addr page-aligned */
 } io_ops;
 
 /* The operations in use. Never NULL. */

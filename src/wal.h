@@ -127,12 +127,13 @@ bool wal_dirty(wal *w);
  * left behind, or a new segment's directory entry. */
 bool wal_pending(wal *w);
 
-/* Make every record appended to the logs `ws` so far durable: one
- * syncfs() of their file system when more than one is dirty, one
- * fdatasync when one is. Also syncs a segment left behind (everysec) and
- * the directory entries of new segments. Measured here
- * (ext4, virtio disk): one fdatasync ~150 us; 16 files fdatasynced in
- * parallel 1.3-4.7 ms; one syncfs over 16 dirty files 0.3-0.4 ms. */
+/* Make every record appended to the logs `ws` so far durable. With
+ * fsync=everysec (logs in WAL_SYNC_LATER mode), each log's new bytes are
+ * msync()ed. Otherwise one syncfs() of their file system when more than
+ * one is dirty, one fdatasync when one is. Also syncs a segment left behind
+ * (everysec) and the directory entries of new segments. Measured here (ext4,
+ * virtio disk): one fdatasync ~150 us; 16 files fdatasynced in parallel 1.3-4.7
+ * ms; one syncfs over 16 dirty files 0.3-0.4 ms. */
 int wal_sync_many(wal **ws, size_t n);
 
 /* After a failed sync: forget every record appended since the last

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <cmocka.h>
 
 #include "crc32c.h"
@@ -40,6 +41,18 @@ static void hardware_and_table_agree_on_every_length_and_alignment(void **state)
                              crc32c_portable(buf + off, n));
 }
 
+static void update_over_pieces_equals_the_whole(void **state)
+{
+    const char *text = "the quick brown fox jumps over the lazy dog";
+    size_t n = strlen(text);
+
+    (void)state;
+    for (size_t cut = 0; cut <= n; cut++)
+        assert_int_equal(crc32c_update(crc32c(text, cut), text + cut, n - cut),
+                         crc32c(text, n));
+    assert_int_equal(crc32c_update(0, NULL, 0), 0);
+}
+
 static void a_flipped_bit_changes_the_checksum(void **state)
 {
     unsigned char buf[136] = {0};
@@ -60,6 +73,7 @@ int main(void)
         cmocka_unit_test(empty_input_gives_zero),
         cmocka_unit_test(
             hardware_and_table_agree_on_every_length_and_alignment),
+        cmocka_unit_test(update_over_pieces_equals_the_whole),
         cmocka_unit_test(a_flipped_bit_changes_the_checksum),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -35,6 +35,7 @@ enum io_op {
     OP_UNLINK,
     OP_MKDIR,
     OP_MMAP,
+    OP_MSYNC, /* matched by op alone: a mapping has no path here */
     OP_COUNT
 };
 
@@ -238,6 +239,13 @@ static void *f_mmap(size_t len, int fd)
     return io_system.mmap(len, fd);
 }
 
+static int f_msync(void *addr, size_t len)
+{
+    if (fails(OP_MSYNC, "", NULL))
+        return -1;
+    return io_system.msync(addr, len);
+}
+
 static const io_ops faulty = {
     .open = f_open,
     .close = f_close,
@@ -251,6 +259,7 @@ static const io_ops faulty = {
     .unlink = f_unlink,
     .mkdir = f_mkdir,
     .mmap = f_mmap,
+    .msync = f_msync,
 };
 
 /* Fail calls of `op` on paths containing `path_has` with `err`, after
@@ -677,6 +686,7 @@ static void everysec_sync_failure_is_reported_by_warp_sync(void **state)
         assert_ok(put_key(db, i));
     inject(OP_FDATASYNC, NULL, EIO, 0, -1);
     inject(OP_SYNCFS, NULL, EIO, 0, -1);
+    inject(OP_MSYNC, NULL, EIO, 0, -1);
     /* puts do not wait for the sync in this mode */
     assert_ok(put_key(db, 20));
     assert_rc(warp_sync(db), WARP_EIO);
