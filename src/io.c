@@ -177,3 +177,20 @@ int io_list_numbered(const char *dir, const char *ext, uint32_t shard,
         qsort(*out, *n, sizeof(**out), name_cmp);
     return WARP_OK;
 }
+
+int io_list_numbers(const char *dir, const char *ext, uint32_t shard,
+                    uint64_t **nums, size_t *n)
+{
+    io_name *v;
+    int rc = io_list_numbered(dir, ext, shard, &v, n);
+
+    *nums = NULL;
+    if (rc)
+        return rc;
+    if (*n && !(*nums = malloc(*n * sizeof(**nums))))
+        rc = WARP_ENOMEM;
+    for (size_t i = 0; rc == WARP_OK && i < *n; i++)
+        (*nums)[i] = v[i].num;
+    free(v);
+    return rc;
+}

@@ -68,6 +68,11 @@ typedef struct io_name {
 int io_list_numbered(const char *dir, const char *ext, uint32_t shard,
                      io_name **out, size_t *n);
 
+/* The same for one shard, numbers only, ascending, into *nums (malloc'd;
+ * free it). */
+int io_list_numbers(const char *dir, const char *ext, uint32_t shard,
+                    uint64_t **nums, size_t *n);
+
 /* Map a WARP_* code from errno after a failed call: ENOSPC and EDQUOT give
  * WARP_ENOSPC, ENOMEM gives WARP_ENOMEM, anything else WARP_EIO. */
 int io_error(int err);

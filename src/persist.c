@@ -403,11 +403,11 @@ static void recover_shard(shard_recovery *r)
     char path[4096];
     snap_load_stats ls;
 
-    r->rc = snap_list(p->snapdir, r->shard, &segs, &n);
+    r->rc = io_list_numbers(p->snapdir, ".snap", r->shard, &segs, &n);
     if (r->rc)
         return;
     if (n) {
-        from = segs[0];
+        from = segs[n - 1]; /* the newest */
         snap_path(path, sizeof(path), p->snapdir, r->shard, from);
         r->rc = snap_load(path, r->shard, from,
                           db->opts.recovery == WARP_RECOVERY_SALVAGE, load_pair,
@@ -417,8 +417,8 @@ static void recover_shard(shard_recovery *r)
         r->st.skipped_gaps += ls.skipped_blocks;
         if (r->rc)
             snprintf(r->st.error, sizeof(r->st.error), "%s", ls.error);
-        for (size_t i = 1; r->rc == WARP_OK && i < n; i++) {
-            /* a checkpoint died before deleting its predecessor */
+        for (size_t i = 0; r->rc == WARP_OK && i + 1 < n; i++) {
+            /* a checkpoint died before deleting its predecessors */
             snap_path(path, sizeof(path), p->snapdir, r->shard, segs[i]);
             io->unlink(path);
         }
@@ -730,7 +730,7 @@ static int checkpoint_shard(warp_db *db, uint32_t id, uint64_t *records)
     if ((rc = snap_finish(c.w, records)))
         return rc;
     wal_drop_before(&sh->wal, seg);
-    if (snap_list(p->snapdir, id, &segs, &n) == WARP_OK) {
+    if (io_list_numbers(p->snapdir, ".snap", id, &segs, &n) == WARP_OK) {
         char path[4096];
         for (size_t i = 0; i < n; i++)
             if (segs[i] < seg) {

@@ -389,19 +389,3 @@ int snap_load(const char *path, uint32_t shard, uint64_t wal_seg, bool salvage,
     io->close(l.fd);
     return rc;
 }
-
-int snap_list(const char *dir, uint32_t shard, uint64_t **segs, size_t *n)
-{
-    io_name *v;
-    int rc = io_list_numbered(dir, ".snap", shard, &v, n);
-
-    *segs = NULL;
-    if (rc)
-        return rc;
-    if (*n && !(*segs = malloc(*n * sizeof(**segs))))
-        rc = WARP_ENOMEM;
-    for (size_t i = 0; rc == WARP_OK && i < *n; i++)
-        (*segs)[i] = v[*n - 1 - i].num; /* newest first */
-    free(v);
-    return rc;
-}

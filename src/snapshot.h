@@ -53,8 +53,4 @@ int snap_load(const char *path, uint32_t shard, uint64_t wal_seg, bool salvage,
 void snap_path(char *buf, size_t cap, const char *dir, uint32_t shard,
                uint64_t wal_seg);
 
-/* The WAL segments named by the snapshots of `shard` in `dir`, newest
- * first, into *segs (malloc'd; free it). Returns WARP_OK or an error. */
-int snap_list(const char *dir, uint32_t shard, uint64_t **segs, size_t *n);
-
 #endif

@@ -674,24 +674,6 @@ void wal_close(wal *w)
 
 /* --- recovery ------------------------------------------------------------- */
 
-/* The segment numbers of `shard` in `dir`, sorted, into *segs (malloc). */
-static int list_segments(const char *dir, uint32_t shard, uint64_t **segs,
-                         size_t *n)
-{
-    io_name *v;
-    int rc = io_list_numbered(dir, ".wal", shard, &v, n);
-
-    *segs = NULL;
-    if (rc)
-        return rc;
-    if (*n && !(*segs = malloc(*n * sizeof(**segs))))
-        rc = WARP_ENOMEM;
-    for (size_t i = 0; rc == WARP_OK && i < *n; i++)
-        (*segs)[i] = v[i].num;
-    free(v);
-    return rc;
-}
-
 /* Remove the spare segment files of `shard` a previous run left. */
 static void remove_spares(const char *dir, uint32_t shard)
 {
@@ -844,7 +826,7 @@ int wal_recover(wal *w, const char *dir, uint32_t shard, uint64_t seg_size,
         return WARP_ENOMEM;
     }
     remove_spares(dir, shard);
-    if ((rc = list_segments(dir, shard, &segs, &n)))
+    if ((rc = io_list_numbers(dir, ".wal", shard, &segs, &n)))
         return rc;
     for (first = 0; first < n && segs[first] < from_seg; first++) {
         /* older than the snapshot: a checkpoint died before deleting it */
@@ -880,7 +862,7 @@ int wal_check(const char *dir, uint32_t shard, wal_replay_stats *st)
     wal w = {.dir = (char *)dir, .shard = shard, .fd = -1, .next_seq = 1};
     uint64_t *segs;
     size_t n;
-    int rc = list_segments(dir, shard, &segs, &n);
+    int rc = io_list_numbers(dir, ".wal", shard, &segs, &n);
 
     if (rc)
         return rc;

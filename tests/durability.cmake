@@ -12,9 +12,6 @@
 #
 # Every one is labelled `durability` (ctest -L durability) and `unit`. The
 # fork/kill test is never `concurrency`: the TSan tree runs only that label.
-# tests/CMakeLists.txt may already have made a target and a test of each
-# test-*.c; this file only adds what is missing, then sets labels and
-# libraries.
 
 set(WARP_DURABILITY_TESTS
     test-durability test-durability-threads test-crash test-corruption
@@ -22,24 +19,11 @@ set(WARP_DURABILITY_TESTS
 set(WARP_DURABILITY_WHITEBOX test-iofault)
 set(WARP_DURABILITY_CONCURRENCY test-durability-threads)
 
+# tests/CMakeLists.txt has already made a target and a test of each
+# test-*.c; this file adds labels and the white-box include path.
 foreach(name IN LISTS WARP_DURABILITY_TESTS)
-    if(NOT EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/${name}.c)
-        continue()
-    endif()
-    if(NOT TARGET ${name})
-        add_executable(${name} ${CMAKE_CURRENT_SOURCE_DIR}/${name}.c)
-        target_include_directories(${name} PRIVATE
-            ${CMAKE_CURRENT_SOURCE_DIR}
-            ${CMAKE_CURRENT_SOURCE_DIR}/../include
-            ${CMOCKA_INCLUDE_DIR})
-        target_link_libraries(${name} PRIVATE
-            warp ${CMOCKA_LIBRARY} Threads::Threads)
-    endif()
     if(name IN_LIST WARP_DURABILITY_WHITEBOX)
         target_link_libraries(${name} PRIVATE warp_internal)
-    endif()
-    if(NOT TEST ${name})
-        add_test(NAME ${name} COMMAND ${name})
     endif()
     set(labels unit durability)
     if(name IN_LIST WARP_DURABILITY_CONCURRENCY)
