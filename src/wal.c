@@ -419,24 +419,24 @@ void wal_prepare(wal *w)
     }
 }
 
-/* Sync and close the segment left behind for the next sync, if any.
- * sync_lock held. */
+/* Sync and close the segments left behind for the next sync. On error
+ * they all stay, to be tried again. sync_lock held. */
 static int settle_old(wal *w)
 {
-    if (w->old_fd < 0)
-        return WARP_OK;
-    if (io->fdatasync(w->old_fd) < 0)
-        return io_error(errno);
-    unmap_close(w->old_fd, w->old_map, w->old_len);
-    w->old_fd = -1;
+    for (int i = 0; i < w->nold; i++)
+        if (io->fdatasync(w->old[i].fd) < 0)
+            return io_error(errno);
+    for (int i = 0; i < w->nold; i++)
+        unmap_close(w->old[i].fd, w->old[i].map, w->old[i].len);
+    w->nold = 0;
     return WARP_OK;
 }
 
 /* Leave the current segment for a new one. What becomes of the old one
- * depends on sync_mode: fsync=always syncs it now, everysec leaves it to
- * the next sync (a second switch before then syncs the first), never
- * closes it. On error the current segment stays current. Shard lock
- * held. */
+ * depends on sync_mode: fsync=always syncs it now; everysec leaves it to
+ * the next sync (unless WAL_OLD_MAX are waiting already: then they are
+ * synced now); never closes it. On error the current segment stays
+ * current. Shard lock held. */
 static int segment_switch(wal *w, uint64_t need)
 {
     int rc = WARP_OK;
@@ -452,19 +452,16 @@ static int segment_switch(wal *w, uint64_t need)
         goto out;
     }
     if (old_fd >= 0 && dirty && w->sync_mode == WAL_SYNC_LATER &&
-        (rc = settle_old(w)))
+        w->nold == WAL_OLD_MAX && (rc = settle_old(w)))
         goto out;
     rc = segment_create(w, old_fd >= 0 ? w->seg + 1 : w->seg, need);
     if (rc || old_fd < 0)
         goto out;
     w->switches++;
-    if (dirty && w->sync_mode == WAL_SYNC_LATER) {
-        w->old_fd = old_fd;
-        w->old_map = old_map;
-        w->old_len = old_len;
-    } else {
+    if (dirty && w->sync_mode == WAL_SYNC_LATER)
+        w->old[w->nold++] = (struct wal_old){old_fd, old_map, old_len};
+    else
         unmap_close(old_fd, old_map, old_len);
-    }
 out:
     pthread_mutex_unlock(&w->sync_lock);
     return rc;
@@ -533,7 +530,7 @@ bool wal_pending(wal *w)
     if (wal_dirty(w))
         return true;
     pthread_mutex_lock(&w->sync_lock);
-    more = w->old_fd >= 0 || w->dir_dirty;
+    more = w->nold > 0 || w->dir_dirty;
     pthread_mutex_unlock(&w->sync_lock);
     return more;
 }
@@ -549,12 +546,10 @@ static int sync_range(wal *w)
     uint64_t target = atomic_load_explicit(&w->pub_off, memory_order_acquire);
     uint64_t from = atomic_load(&w->synced_off) & ~(page - 1);
 
-    if (w->old_fd >= 0 && io->fdatasync(w->old_fd) < 0)
-        return io_error(errno);
-    if (w->old_fd >= 0) {
-        unmap_close(w->old_fd, w->old_map, w->old_len);
-        w->old_fd = -1;
-    }
+    int rc = settle_old(w);
+
+    if (rc)
+        return rc;
     if (w->fd >= 0 && target > from &&
         io->msync(w->map + from, target - from) < 0)
         return io_error(errno);
@@ -592,12 +587,12 @@ int wal_sync_many(wal **ws, size_t n)
             files++;
             last = i;
         }
-        files += (w->old_fd >= 0) + w->dir_dirty; /* more to sync */
+        files += w->dir_dirty; /* a new segment's entry to sync too */
     }
-    if (files == 1 && ws[last]->old_fd < 0 && !ws[last]->dir_dirty)
+    if (files == 1 && !ws[last]->dir_dirty)
         rc = io->fdatasync(ws[last]->fd);
     else if (files)
-        rc = io->syncfs(ws[last]->fd >= 0 ? ws[last]->fd : ws[last]->old_fd);
+        rc = io->syncfs(ws[last]->fd);
     if (rc < 0)
         rc = io_error(errno);
     for (size_t i = 0; i < n; i++) {
@@ -606,10 +601,6 @@ int wal_sync_many(wal **ws, size_t n)
             if (w->fd >= 0)
                 atomic_store_explicit(&w->synced_off, target[i],
                                       memory_order_release);
-            if (w->old_fd >= 0) { /* synced by the syncfs */
-                unmap_close(w->old_fd, w->old_map, w->old_len);
-                w->old_fd = -1;
-            }
             w->dir_dirty = false;
         }
         pthread_mutex_unlock(&w->sync_lock);
@@ -658,10 +649,9 @@ void wal_drop_before(wal *w, uint64_t seg)
 void wal_close(wal *w)
 {
     discard_spare(w);
-    if (w->old_fd >= 0) {
-        unmap_close(w->old_fd, w->old_map, w->old_len);
-        w->old_fd = -1;
-    }
+    for (int i = 0; i < w->nold; i++)
+        unmap_close(w->old[i].fd, w->old[i].map, w->old[i].len);
+    w->nold = 0;
     if (w->fd >= 0) {
         munmap(w->map, w->map_len);
         io->close(w->fd);
@@ -814,7 +804,7 @@ int wal_recover(wal *w, const char *dir, uint32_t shard, uint64_t seg_size,
     w->shard = shard;
     w->seg_size = seg_size;
     w->sync_mode = sync_mode;
-    w->old_fd = -1;
+    w->nold = 0;
     w->spare_fd = -1;
     w->next_seq = 1;
     w->seg = from_seg;

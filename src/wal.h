@@ -23,6 +23,8 @@
 #define WAL_SYNC_LATER 1 /* everysec: the next sync covers it, then closes */
 #define WAL_SYNC_NOW   2 /* always: fsync it before switching */
 
+#define WAL_OLD_MAX 8 /* segments left behind before a switch must sync */
+
 #define WAL_OP_PUT 1
 #define WAL_OP_DEL 2
 
@@ -48,9 +50,12 @@ typedef struct wal {
     int fd;                    /* current segment, or -1 */
     unsigned char *map;        /* its mapping */
     uint64_t map_len;
-    int old_fd;             /* WAL_SYNC_LATER: the segment left behind,  */
-    unsigned char *old_map; /* awaiting its sync, or -1                  */
-    uint64_t old_len;
+    struct wal_old { /* WAL_SYNC_LATER: segments left behind, */
+        int fd;      /* awaiting the next sync               */
+        unsigned char *map;
+        uint64_t len;
+    } old[WAL_OLD_MAX];
+    int nold;
     bool dir_dirty; /* a segment was created since the last sync */
     int spare_fd;   /* the next segment, readied by wal_prepare(), or -1 */
     unsigned char *spare_map;
