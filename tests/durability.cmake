@@ -1,5 +1,6 @@
 # tests/durability.cmake - the durability tests (per-shard WAL, group
-# commit, checkpoints, crash recovery), included by tests/CMakeLists.txt.
+# commit, checkpoints, crash recovery): which they are and what they need.
+# tests/CMakeLists.txt includes it before it makes the tests.
 #
 #   test-durability          persistence across close and reopen (black-box)
 #   test-durability-threads  checkpoints while threads write (black-box;
@@ -13,23 +14,8 @@
 # Every one is labelled `durability` (ctest -L durability) and `unit`. The
 # fork/kill test is never `concurrency`: the TSan tree runs only that label.
 
-set(WARP_DURABILITY_TESTS
-    test-durability test-durability-threads test-crash test-corruption
-    test-iofault)
-set(WARP_DURABILITY_WHITEBOX test-iofault)
-set(WARP_DURABILITY_CONCURRENCY test-durability-threads)
-
-# tests/CMakeLists.txt has already made a target and a test of each
-# test-*.c; this file adds labels and the white-box include path.
-foreach(name IN LISTS WARP_DURABILITY_TESTS)
-    if(name IN_LIST WARP_DURABILITY_WHITEBOX)
-        target_link_libraries(${name} PRIVATE warp_internal)
-    endif()
-    set(labels unit durability)
-    if(name IN_LIST WARP_DURABILITY_CONCURRENCY)
-        list(APPEND labels concurrency)
-    endif()
-    set_tests_properties(${name} PROPERTIES
-        LABELS "${labels}"
-        TIMEOUT 300)
-endforeach()
+list(APPEND WARP_DURABILITY_TESTS
+     test-durability test-durability-threads test-crash test-corruption
+     test-iofault)
+list(APPEND WARP_WHITEBOX_TESTS test-iofault)
+list(APPEND WARP_CONCURRENCY_TESTS test-durability-threads)
