@@ -76,6 +76,7 @@
 #include <time.h>
 
 #include "benchdir.h"
+#include "common.h"
 #include "hist.h"
 #include "warp.h"
 
@@ -325,24 +326,11 @@ static int set_physics(struct bench_config *cfg, const char *v)
     return 0;
 }
 
-/* Apply one engine option, reporting errors as usage errors. */
+/* Apply one engine option; a bad one is a usage error (exit 2). */
 static int apply_opt(struct bench_config *cfg, const char *name,
                      const char *value, const char *flag)
 {
-    int rc = warp_options_set(&cfg->opts, name, value);
-    if (rc == WARP_OK)
-        return 0;
-    fprintf(stderr, "warp bench: %s: ", flag);
-    if (rc == WARP_ENOOPT) {
-        fprintf(stderr, "unknown engine option '%s'; options:", name);
-        for (const char *const *n = warp_option_names(); *n != NULL; n++)
-            fprintf(stderr, " %s", *n);
-        fprintf(stderr, "\n");
-    } else {
-        fprintf(stderr, "invalid value '%s' for option %s (%s)\n", value, name,
-                warp_strerror(rc));
-    }
-    return 2;
+    return cli_apply_opt(&cfg->opts, "bench", flag, name, value) ? 0 : 2;
 }
 
 static int set_dir(struct bench_config *cfg, const char *v)
@@ -355,10 +343,7 @@ static int set_dir(struct bench_config *cfg, const char *v)
 
 static int set_fsync(struct bench_config *cfg, const char *v)
 {
-    if (strcmp(v, "always") != 0 && strcmp(v, "everysec") != 0 &&
-        strcmp(v, "never") != 0)
-        return usage_error("--fsync: '%s' is not always, everysec or never", v);
-    cfg->fsync_given = true;
+    cfg->fsync_given = true; /* warp_options_set() checks the mode */
     return apply_opt(cfg, "fsync", v, "--fsync");
 }
 
@@ -383,18 +368,9 @@ static int set_shards(struct bench_config *cfg, const char *v)
 
 static int set_opt(struct bench_config *cfg, const char *v)
 {
-    const char *eq = strchr(v, '=');
-    if (eq == NULL || eq == v)
-        return usage_error("--opt: '%s' is not NAME=VALUE", v);
-    char name[64];
-    size_t len = (size_t)(eq - v);
-    if (len >= sizeof name)
-        return usage_error("--opt: option name in '%s' is too long", v);
-    memcpy(name, v, len);
-    name[len] = '\0';
-    if (strcmp(name, "fsync") == 0)
+    if (strncmp(v, "fsync=", 6) == 0)
         cfg->fsync_given = true;
-    return apply_opt(cfg, name, eq + 1, "--opt");
+    return cli_set_opt(&cfg->opts, "bench", v) ? 0 : 2;
 }
 
 /* A flag, and whether it takes a value (the others are switches). */

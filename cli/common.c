@@ -8,6 +8,27 @@
 #include <string.h>
 #include <sys/stat.h>
 
+bool cli_apply_opt(warp_options *opts, const char *cmd, const char *flag,
+                   const char *name, const char *value)
+{
+    int rc = warp_options_set(opts, name, value);
+
+    if (rc == WARP_OK)
+        return true;
+    if (rc == WARP_ENOOPT) {
+        fprintf(stderr,
+                "warp %s: %s: unknown engine option '%s'; options:", cmd, flag,
+                name);
+        for (const char *const *n = warp_option_names(); *n != NULL; n++)
+            fprintf(stderr, " %s", *n);
+        fputc('\n', stderr);
+    } else {
+        fprintf(stderr, "warp %s: %s: invalid value '%s' for %s\n", cmd, flag,
+                value, name);
+    }
+    return false;
+}
+
 bool cli_set_opt(warp_options *opts, const char *cmd, const char *spec)
 {
     const char *eq = strchr(spec, '=');
@@ -19,21 +40,7 @@ bool cli_set_opt(warp_options *opts, const char *cmd, const char *spec)
     }
     memcpy(name, spec, (size_t)(eq - spec));
     name[eq - spec] = '\0';
-    int rc = warp_options_set(opts, name, eq + 1);
-    if (rc == WARP_OK)
-        return true;
-    if (rc == WARP_ENOOPT) {
-        fprintf(stderr,
-                "warp %s: --opt: unknown engine option '%s'; options:", cmd,
-                name);
-        for (const char *const *n = warp_option_names(); *n != NULL; n++)
-            fprintf(stderr, " %s", *n);
-        fputc('\n', stderr);
-    } else {
-        fprintf(stderr, "warp %s: --opt: invalid value '%s' for %s\n", cmd,
-                eq + 1, name);
-    }
-    return false;
+    return cli_apply_opt(opts, cmd, "--opt", name, eq + 1);
 }
 
 bool cli_is_store(const char *cmd, const char *dir)

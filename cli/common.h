@@ -10,6 +10,12 @@
 
 #include "warp.h"
 
+/* Set option `name` to `value` in `opts`, as flag `flag` of CMD asked.
+ * On error prints "warp CMD: FLAG: ..." on stderr (naming the valid options
+ * for an unknown name) and returns false; `opts` is unchanged then. */
+bool cli_apply_opt(warp_options *opts, const char *cmd, const char *flag,
+                   const char *name, const char *value);
+
 /* Apply "--opt NAME=VALUE"'s `spec` to `opts`. On error prints
  * "warp CMD: ..." on stderr (naming the valid options for an unknown name)
  * and returns false; `opts` is unchanged then. */
