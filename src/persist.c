@@ -75,7 +75,6 @@
 #define MANIFEST_VERSION 1
 #define COMMIT_GATHER_US 200 /* longest a leader waits for its group */
 #define FAIL_HISTORY     64
-#define COMMIT_GATHER_US 200 /* longest a leader waits for its group */
 
 struct persist {
     char *dir, *waldir, *snapdir;
@@ -603,7 +602,6 @@ static void apply_group(warp_db *db)
     }
 }
 
-/* Lead one group: sync, then apply or fail what it covers. */
 /* Lead one group: sync, then apply or fail what it covers. Returns the
  * sync's result. */
 static int lead_group(warp_db *db)

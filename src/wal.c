@@ -282,7 +282,8 @@ static int map_file(const char *path, int *fd, unsigned char **m,
 
 static void unmap_close(int fd, unsigned char *map, uint64_t len)
 {
-    munmap(map, len);
+    if (map)
+        munmap(map, len);
     io->close(fd);
 }
 
@@ -423,9 +424,16 @@ void wal_prepare(wal *w)
  * they all stay, to be tried again. sync_lock held. */
 static int settle_old(wal *w)
 {
-    for (int i = 0; i < w->nold; i++)
+    for (int i = 0; i < w->nold; i++) {
+        /* Nothing writes to a segment left behind. Unmapped first, its
+         * pages are written back without a TLB shootdown each. */
+        if (w->old[i].map) {
+            munmap(w->old[i].map, w->old[i].len);
+            w->old[i].map = NULL;
+        }
         if (io->fdatasync(w->old[i].fd) < 0)
             return io_error(errno);
+    }
     for (int i = 0; i < w->nold; i++)
         unmap_close(w->old[i].fd, w->old[i].map, w->old[i].len);
     w->nold = 0;
@@ -539,7 +547,10 @@ bool wal_pending(wal *w)
  * written since the last sync. A whole-file sync would also write back the
  * pages of the segment's unwritten tail, which wal_prepare() faulted in
  * (and so dirtied) ahead of time, and the writer would take a fault on
- * each of them again. sync_lock held. */
+ * each of them again. The pages written in full are unmapped first (the
+ * page cache keeps them, dirty): writeback must write-protect every page
+ * still mapped, at the cost of a TLB shootdown that interrupts the writer,
+ * while one unmapping of the range costs one. sync_lock held. */
 static int sync_range(wal *w)
 {
     const uint64_t page = 4096;
@@ -550,6 +561,9 @@ static int sync_range(wal *w)
 
     if (rc)
         return rc;
+    uint64_t full = target & ~(page - 1);
+    if (w->fd >= 0 && full > from)
+        (void)madvise(w->map + from, full - from, MADV_DONTNEED);
     if (w->fd >= 0 && target > from &&
         io->msync(w->map + from, target - from) < 0)
         return io_error(errno);
