@@ -2,40 +2,35 @@
  * bench.c - `warp bench`: throughput and latency of the engine, in process.
  *
  * WHAT IS MEASURED
- *   One in-memory store is opened and preloaded with N keys "key:%010u"
- *   (0 .. N-1), each with a B-byte value whose content is a function of the
- *   key's index (a window into one pseudo-random pattern). The preload uses
- *   warp_put_batch() in chunks of PRELOAD_CHUNK items on one thread. Then,
- *   for each workload and each thread count T, T threads run the workload
- *   for S seconds:
- *     simple  warp_get() of a uniform random key into a per-thread buffer;
- *     batch   warp_get_batch() of BATCH_KEYS uniform random keys; an op is a
- *             key, so ops/s is keys/s;
- *     put     warp_put() over a uniform random existing key, with a counter
- *             written into the value's first bytes so no two puts are alike.
- *   Every get must find its key with a B-byte value: anything else ends the
- *   benchmark with exit status 1.
+ *   One in-memory store is opened and preloaded with N keys, each with a
+ *   B-byte value whose content is a function of the key's index (a window
+ *   into one pseudo-random pattern), with warp_put_batch() on one thread.
+ *   The keys are "key:%010u" (0 .. N-1), or, when the mixed workload is in
+ *   the list, the related layout: user:, profile:, settings: and sessions:
+ *   of N/4 ids, four keys that share a slot (keygen.h). Then each workload
+ *   runs with each thread count T, T threads for S seconds (workload.c says
+ *   what each workload does, how the window is measured and how latency is
+ *   sampled). Keys are drawn uniformly, or from a Zipf distribution
+ *   (--dist zipf).
  *
- * THE MEASURED WINDOW
- *   Worker threads allocate their buffers, then wait at a start gate (a
- *   mutex and condition variable, so a failed pthread_create can release
- *   the threads already waiting). The main thread opens the gate, sleeps S
- *   seconds and sets the shared stop flag. A worker reads the flag (relaxed)
- *   once every BENCH_BLOCK ops. The seconds reported run from the earliest
- *   worker start to the latest worker stop, so the tail past S is counted.
+ * PHYSICS MODES AND REPETITIONS
+ *   --physics takes a list of modes. For each workload and thread count,
+ *   each repetition (--repeat R) runs every mode once, back to back on the
+ *   same store, switching with warp_physics_set(); the store is opened in
+ *   the first mode. The order of the modes rotates by one each repetition
+ *   (off,adaptive,full; adaptive,full,off; ...), so that a mode is not
+ *   always the one that follows another, and a noisy stretch of the
+ *   machine hits every mode alike. Each row's `vs off` is its ops/s over
+ *   the off run of the same workload, thread count and repetition. With
+ *   several modes or repetitions a summary follows: per mode the median
+ *   ops/s of the repetitions and the median of their vs-off ratios.
+ *   Every run starts from the same key sequence (the workers' generators
+ *   are seeded by thread and workload), so the modes see the same load.
  *
- * LATENCY
- *   clock_gettime() costs ~20 ns, which would distort a ~350 ns get if every
- *   op were timed. So one op in BENCH_SAMPLE is timed (the first of each
- *   group of BENCH_SAMPLE), while every op is counted. A timed interval
- *   covers the engine call only, not the key formatting. For batch the timed
- *   unit is one warp_get_batch() call. Samples go to a per-thread log-linear
- *   histogram (hist.h), merged when the threads are done.
- *
- * THE HOT LOOP
- *   Per op: a wyrand step, Lemire's multiply-shift onto [0, N), a fixed-width
- *   10-digit key formatter into a per-thread buffer and the engine call; about
- *   10 ns of harness. No per-key array is kept: it would add a cache miss.
+ * REBALANCE
+ *   --workload rebalance runs alone: per repetition a fresh store, a
+ *   skewed get load before and after warp_rebalance(), the busiest shard's
+ *   share of the ops counted by the bench (rebalance.c).
  *
  * ON DISK (--dir DIR, --fsync MODE)
  *   The store is opened on DIR, which must be absent or empty (benchdir.h):
@@ -66,53 +61,30 @@
 
 #include <errno.h>
 #include <math.h>
-#include <pthread.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "benchdir.h"
 #include "common.h"
 #include "hist.h"
+#include "keygen.h"
+#include "rebalance.h"
 #include "warp.h"
-
-#define KEY_PREFIX     "key:"
-#define KEY_PREFIX_LEN 4
-#define KEY_DIGITS     10
-#define KEY_LEN        (KEY_PREFIX_LEN + KEY_DIGITS) /* "key:0000000042" */
-
-#define BENCH_BLOCK   256 /* ops between two reads of the stop flag */
-#define BENCH_SAMPLE  16  /* one op in BENCH_SAMPLE is timed */
-#define BATCH_KEYS    16  /* keys per warp_get_batch() call */
-#define SYNC_BLOCK    16  /* fsync=always puts between two flag reads */
-#define PRELOAD_CHUNK 1024
-#define PATTERN_SLACK 64 /* values are windows at offsets 0..63 */
+#include "workload.h"
 
 #define MAX_THREADS       1024
 #define MAX_THREAD_COUNTS 64
 #define MAX_WORKLOADS     16
-
-#define CACHE_LINE 64
+#define MAX_MODES         3
+#define MAX_REPEAT        1000
+#define REBALANCE_TARGET  1.25 /* after / best share */
 
 /* ------------------------------------------------------------------------ */
 /* Configuration and argument parsing                                        */
 /* ------------------------------------------------------------------------ */
-
-enum workload {
-    WL_SIMPLE,
-    WL_BATCH,
-    WL_PUT,
-    WL_RECOVER,
-    WL_CHECKPOINT,
-    WL_COUNT
-};
-
-static const char *const workload_names[WL_COUNT] = {"simple", "batch", "put",
-                                                     "recover", "checkpoint"};
 
 struct bench_config {
     enum workload workloads[MAX_WORKLOADS];
@@ -122,12 +94,20 @@ struct bench_config {
     unsigned threads[MAX_THREAD_COUNTS];
     unsigned nthreads;
     double seconds;
-    const char *json_path; /* NULL: no JSON */
-    const char *physics;   /* "off", "adaptive" or "full", as given */
-    const char *dir;       /* --dir, or NULL: in memory */
-    bool fsync_given;      /* --fsync (or --opt fsync=) was given */
-    bool compare_memory;   /* --compare-memory */
-    bool keep;             /* --keep */
+    unsigned repeat;
+    warp_physics_mode modes[MAX_MODES];
+    unsigned nmodes;
+    bool modes_given;       /* --physics */
+    bool physics_opt_given; /* --opt physics=... */
+    enum key_dist dist;
+    bool dist_given;
+    double zipf_s;
+    enum key_layout layout; /* related when mixed is in the list */
+    const char *json_path;  /* NULL: no JSON */
+    const char *dir;        /* --dir, or NULL: in memory */
+    bool fsync_given;       /* --fsync (or --opt fsync=) was given */
+    bool compare_memory;    /* --compare-memory */
+    bool keep;              /* --keep */
     warp_options opts;
 };
 
@@ -135,44 +115,78 @@ struct bench_config {
 static const char usage_format[] =
     "usage: warp bench [--workload LIST] [--keys N]\n"
     "                  [--value-size B] [--threads 1,2,...] [--seconds S]\n"
-    "                  [--json FILE] [--shards N] [--physics MODE]\n"
+    "                  [--physics LIST] [--repeat R] [--dist uniform|zipf]\n"
+    "                  [--zipf-s S] [--json FILE] [--shards N]\n"
     "                  [--dir DIR [--fsync MODE] [--compare-memory] [--keep]]\n"
     "                  [--opt NAME=VALUE]...\n"
     "\n"
-    "Preload a store (in memory, or on DIR) with N keys \"key:%%010u\"\n"
-    "(0..N-1) of B-byte values, then run each workload with each thread\n"
-    "count for S seconds, and print one row per run.\n"
+    "Preload a store (in memory, or on DIR) with N keys of B-byte values,\n"
+    "then run each workload with each thread count and physics mode for S\n"
+    "seconds, and print one row per run.\n"
     "\n"
-    "  --workload LIST   simple, batch or put; a comma-separated list runs\n"
-    "                    each in turn on the same store (default simple);\n"
-    "                    or recover or checkpoint alone (these need --dir)\n"
-    "                      simple  warp_get of uniform random keys\n"
-    "                      batch   warp_get_batch of %d uniform random\n"
-    "                              keys; ops are keys, latency is per call\n"
-    "                      put     warp_put over uniform random keys\n"
+    "  --workload LIST   simple, batch, put or mixed; a comma-separated list\n"
+    "                    runs each in turn on the same store (default\n"
+    "                    simple); or recover, checkpoint or rebalance alone\n"
+    "                      simple  warp_get of random keys\n"
+    "                      batch   warp_get_batch of %d random keys; ops\n"
+    "                              are keys, latency is per call\n"
+    "                      put     warp_put over random existing keys\n"
+    "                      mixed   70%% get, 20%% put, 10%% related-key\n"
+    "                              reads (warp_get_batch of the 4 keys of\n"
+    "                              one id); each is one op. With mixed in\n"
+    "                              the list the keys are user:, profile:,\n"
+    "                              settings: and sessions: of N/4 ids,\n"
+    "                              else key:%%010u\n"
     "                      recover put N keys, overwrite N/2 (1.5N WAL\n"
     "                              records, fsync=never), close, reopen:\n"
     "                              ops are records recovered, seconds the\n"
-    "                              engine's recovery time; one row\n"
+    "                              engine's recovery time; one row (--dir)\n"
     "                      checkpoint  simple gets while the main thread\n"
     "                              runs warp_checkpoint() back to back\n"
+    "                              (--dir)\n"
+    "                      rebalance  zipf gets for S s, warp_rebalance(),\n"
+    "                              the same gets again: the busiest shard's\n"
+    "                              share of the ops before and after, and\n"
+    "                              the best a slot map allows; a fresh store\n"
+    "                              per repetition, physics full by default,\n"
+    "                              in memory, one thread count\n"
     "  --keys N          keys to preload, 1..4294967295 (default 1000000)\n"
     "  --value-size B    value bytes; k and m suffixes are KiB and MiB\n"
     "                    (default 100)\n"
     "  --threads LIST    comma-separated thread counts, 1..%d, one run\n"
     "                    each (default 1)\n"
     "  --seconds S       measured seconds per run, > 0 (default 3)\n"
+    "  --physics LIST    physics modes, comma-separated: off, adaptive,\n"
+    "                    full; each workload runs once per mode on the same\n"
+    "                    store (warp_physics_set), and each row shows its\n"
+    "                    ops/s relative to the off run beside it (vs off).\n"
+    "                    Default off (full for rebalance), or the mode of\n"
+    "                    --opt physics=MODE; --physics overrides that option\n"
+    "  --repeat R        run everything R times, 1..1000 (default 1); the\n"
+    "                    modes are interleaved and their order rotates; a\n"
+    "                    summary gives each mode's median ops/s and median\n"
+    "                    vs-off ratio\n"
+    "  --dist D          how keys are drawn: uniform (default; zipf for\n"
+    "                    rebalance) or zipf: rank r has probability\n"
+    "                    ~ (r+1)^-s, ranks mapped to keys by a fixed\n"
+    "                    permutation\n"
+    "  --zipf-s S        the Zipf exponent, 0 < S <= 10 (default 0.99)\n"
     "  --json FILE       also write the results to FILE as JSON:\n"
     "                    {\"results\":[{\"workload\",\"engine\",\"threads\",\n"
-    "                    \"physics\",\"fsync\",\"ops\",\"seconds\",\n"
-    "                    \"ops_per_sec\",\"p50_us\",\"p99_us\",\"p999_us\",\n"
-    "                    \"bytes_per_key\"},...]}; fsync is \"none\" in\n"
-    "                    memory; rows on disk add \"syncs\" and\n"
-    "                    \"checkpoints\" (during the run)\n"
+    "                    \"physics\",\"mode\",\"run\",\"fsync\",\"dist\",\n"
+    "                    \"zipf_s\",\"layout\",\"ops\",\"seconds\",\n"
+    "                    "
+    "\"ops_per_sec\",\"vs_off\",\"physics_cpu\",\"p50_us\",\n"
+    "                    \"p99_us\",\"p999_us\",\"bytes_per_key\"},...],\n"
+    "                    \"summary\":[{\"workload\",\"threads\",\"mode\",\n"
+    "                    "
+    "\"fsync\",\"runs\",\"ops_per_sec\",\"vs_off\"},...]};\n"
+    "                    physics and mode are the row's mode; vs_off and\n"
+    "                    physics_cpu are null when unknown; fsync is\n"
+    "                    \"none\" in memory; rows on disk add \"syncs\" and\n"
+    "                    \"checkpoints\"; rebalance adds \"rebalance\" (one\n"
+    "                    object per repetition) and \"rebalance_summary\"\n"
     "  --shards N        the same as --opt shards=N\n"
-    "  --physics MODE    off, adaptive or full (default off); recorded in\n"
-    "                    the results. Physics is not implemented yet: the\n"
-    "                    engine runs without it whatever the mode.\n"
     "  --dir DIR         open the store on DIR, which must be absent or\n"
     "                    empty; what the bench writes there is removed at\n"
     "                    the end\n"
@@ -186,7 +200,8 @@ static const char usage_format[] =
     "\n"
     "Latency is sampled: one op in %d is timed with clock_gettime\n"
     "(CLOCK_MONOTONIC); every op is counted. bytes/key is the engine's\n"
-    "overhead_bytes / keys after the preload.\n"
+    "overhead_bytes / keys after the preload; phys cpu the physics thread's\n"
+    "CPU during the run, in cores.\n"
     "Exit status: 0 on success, 1 if the benchmark failed, 2 for bad usage.\n"
     "\n"
     "Engine options (--opt):";
@@ -216,6 +231,18 @@ static bool parse_u64(const char *s, uint64_t *out, char **end)
     errno = 0;
     unsigned long long v = strtoull(s, end, 10);
     if (errno != 0)
+        return false;
+    *out = v;
+    return true;
+}
+
+/* Parse a finite decimal number into *out. */
+static bool parse_double(const char *s, double *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end != '\0' || errno != 0 || !isfinite(v))
         return false;
     *out = v;
     return true;
@@ -286,7 +313,8 @@ static int set_workload(struct bench_config *cfg, const char *v)
                 found = w;
         if (found < 0 || n == MAX_WORKLOADS)
             return usage_error("--workload: bad workload list '%s' (want "
-                               "simple, batch, put, recover or checkpoint)",
+                               "simple, batch, put, mixed, recover, "
+                               "checkpoint or rebalance)",
                                v);
         cfg->workloads[n++] = (enum workload)found;
         if (p[len] == '\0')
@@ -299,11 +327,8 @@ static int set_workload(struct bench_config *cfg, const char *v)
 
 static int set_seconds(struct bench_config *cfg, const char *v)
 {
-    char *end;
-    errno = 0;
-    double s = strtod(v, &end);
-    if (end == v || *end != '\0' || errno != 0 || !isfinite(s) || s <= 0 ||
-        s > 1e6)
+    double s;
+    if (!parse_double(v, &s) || s <= 0 || s > 1e6)
         return usage_error("--seconds: '%s' is not a positive duration", v);
     cfg->seconds = s;
     return 0;
@@ -317,12 +342,61 @@ static int set_json(struct bench_config *cfg, const char *v)
     return 0;
 }
 
+/* Parse "off,adaptive,full" into cfg->modes; each mode at most once. */
 static int set_physics(struct bench_config *cfg, const char *v)
 {
-    if (strcmp(v, "off") != 0 && strcmp(v, "adaptive") != 0 &&
-        strcmp(v, "full") != 0)
-        return usage_error("--physics: '%s' is not off, adaptive or full", v);
-    cfg->physics = v;
+    const char *p = v;
+    unsigned n = 0;
+    for (;;) {
+        char name[16];
+        size_t len = strcspn(p, ",");
+        warp_physics_mode m;
+        bool ok = len < sizeof name && n < MAX_MODES;
+        if (ok) {
+            memcpy(name, p, len);
+            name[len] = '\0';
+            ok = warp_physics_mode_parse(name, &m) == WARP_OK;
+        }
+        for (unsigned i = 0; ok && i < n; i++)
+            ok = cfg->modes[i] != m;
+        if (!ok)
+            return usage_error("--physics: bad mode list '%s' (want off, "
+                               "adaptive and/or full, each at most once)",
+                               v);
+        cfg->modes[n++] = m;
+        if (p[len] == '\0')
+            break;
+        p += len + 1;
+    }
+    cfg->nmodes = n;
+    cfg->modes_given = true;
+    return 0;
+}
+
+static int set_repeat(struct bench_config *cfg, const char *v)
+{
+    uint64_t n;
+    char *end;
+    if (!parse_u64(v, &n, &end) || *end != '\0' || n == 0 || n > MAX_REPEAT)
+        return usage_error("--repeat: '%s' is not a count 1..1000", v);
+    cfg->repeat = (unsigned)n;
+    return 0;
+}
+
+static int set_dist(struct bench_config *cfg, const char *v)
+{
+    if (!key_dist_parse(v, &cfg->dist))
+        return usage_error("--dist: '%s' is not uniform or zipf", v);
+    cfg->dist_given = true;
+    return 0;
+}
+
+static int set_zipf_s(struct bench_config *cfg, const char *v)
+{
+    double s;
+    if (!parse_double(v, &s) || s <= 0 || s > 10)
+        return usage_error("--zipf-s: '%s' is not an exponent in (0, 10]", v);
+    cfg->zipf_s = s;
     return 0;
 }
 
@@ -370,6 +444,8 @@ static int set_opt(struct bench_config *cfg, const char *v)
 {
     if (strncmp(v, "fsync=", 6) == 0)
         cfg->fsync_given = true;
+    if (strncmp(v, "physics=", 8) == 0)
+        cfg->physics_opt_given = true;
     return cli_set_opt(&cfg->opts, "bench", v) ? 0 : 2;
 }
 
@@ -387,6 +463,9 @@ static const struct flag {
     {"json", set_json, true},
     {"shards", set_shards, true},
     {"physics", set_physics, true},
+    {"repeat", set_repeat, true},
+    {"dist", set_dist, true},
+    {"zipf-s", set_zipf_s, true},
     {"dir", set_dir, true},
     {"fsync", set_fsync, true},
     {"compare-memory", set_compare_memory, false},
@@ -412,12 +491,46 @@ static bool has_workload(const struct bench_config *cfg, enum workload wl)
     return false;
 }
 
+/* The first of the workloads that run alone in the list, or WL_COUNT. */
+static enum workload lone_workload(const struct bench_config *cfg)
+{
+    static const enum workload lone[] = {WL_RECOVER, WL_CHECKPOINT,
+                                         WL_REBALANCE};
+    for (size_t i = 0; i < sizeof lone / sizeof lone[0]; i++)
+        if (has_workload(cfg, lone[i]))
+            return lone[i];
+    return WL_COUNT;
+}
+
+/* The flags of the workloads that run alone. Returns 0 or 2 (reported). */
+static int check_lone(const struct bench_config *cfg, enum workload lone)
+{
+    const char *name = workload_names[lone];
+    if (cfg->nworkloads > 1)
+        return usage_error("--workload: %s runs alone, not in a list", name);
+    if (cfg->compare_memory)
+        return usage_error("--compare-memory: not for %s", name);
+    if (lone != WL_REBALANCE && cfg->dir == NULL)
+        return usage_error("--workload %s needs --dir", name);
+    if (lone == WL_RECOVER && (cfg->nmodes > 1 || cfg->repeat > 1))
+        return usage_error("--workload recover runs once: one physics mode, "
+                           "no --repeat%s",
+                           "");
+    if (lone != WL_REBALANCE)
+        return 0;
+    if (cfg->dir != NULL)
+        return usage_error("--workload rebalance runs in memory: no --dir%s",
+                           "");
+    if (cfg->nthreads > 1)
+        return usage_error("--workload rebalance takes one thread count%s", "");
+    if (cfg->nmodes > 1)
+        return usage_error("--workload rebalance takes one physics mode%s", "");
+    return 0;
+}
+
 /* The flags that only make sense together. Returns 0 or 2 (reported). */
 static int check_combination(const struct bench_config *cfg)
 {
-    bool own_store =
-        has_workload(cfg, WL_RECOVER) || has_workload(cfg, WL_CHECKPOINT);
-
     if (cfg->dir == NULL && cfg->fsync_given)
         return usage_error("--fsync needs --dir (an in-memory store has no "
                            "log)%s",
@@ -426,19 +539,25 @@ static int check_combination(const struct bench_config *cfg)
         return usage_error("--compare-memory needs --dir%s", "");
     if (cfg->dir == NULL && cfg->keep)
         return usage_error("--keep needs --dir%s", "");
-    if (own_store && cfg->dir == NULL)
-        return usage_error("--workload %s needs --dir",
-                           has_workload(cfg, WL_RECOVER) ? "recover"
-                                                         : "checkpoint");
-    if (own_store && cfg->nworkloads > 1)
-        return usage_error("--workload: recover and checkpoint run alone, "
-                           "not in a list%s",
-                           "");
-    if (own_store && cfg->compare_memory)
-        return usage_error("--compare-memory: only for simple, batch and "
-                           "put%s",
-                           "");
-    return 0;
+    enum workload lone = lone_workload(cfg);
+    return lone == WL_COUNT ? 0 : check_lone(cfg, lone);
+}
+
+/* The settings that follow from the flags: the modes, the distribution,
+ * the key layout, the store's physics option. */
+static void resolve(struct bench_config *cfg)
+{
+    bool rebalance = has_workload(cfg, WL_REBALANCE);
+    if (!cfg->modes_given) {
+        cfg->modes[0] = cfg->physics_opt_given ? cfg->opts.physics
+                        : rebalance            ? WARP_PHYSICS_FULL
+                                               : WARP_PHYSICS_OFF;
+        cfg->nmodes = 1;
+    }
+    cfg->opts.physics = cfg->modes[0];
+    if (rebalance && !cfg->dist_given)
+        cfg->dist = DIST_ZIPF;
+    cfg->layout = has_workload(cfg, WL_MIXED) ? LAYOUT_RELATED : LAYOUT_FLAT;
 }
 
 /* Parse argv into *cfg, defaults first. Returns 0 to run, -1 when --help
@@ -454,7 +573,9 @@ static int parse_args(int argc, char **argv, struct bench_config *cfg)
     cfg->threads[0] = 1;
     cfg->nthreads = 1;
     cfg->seconds = 3.0;
-    cfg->physics = "off";
+    cfg->repeat = 1;
+    cfg->dist = DIST_UNIFORM;
+    cfg->zipf_s = 0.99;
     warp_options_init(&cfg->opts);
 
     for (int i = 1; i < argc; i++) {
@@ -486,431 +607,26 @@ static int parse_args(int argc, char **argv, struct bench_config *cfg)
                 cfg->value_size, (unsigned long long)cfg->opts.max_value_size);
         return 2;
     }
+    resolve(cfg);
     return check_combination(cfg);
 }
 
 /* ------------------------------------------------------------------------ */
-/* Hot-path helpers: clock, PRNG, key formatting                             */
-/* ------------------------------------------------------------------------ */
-
-static inline uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
-}
-
-/* wyrand (Wang Yi): one add and one 64x64->128 multiply per number; passes
- * BigCrush and PractRand. Any seed is fine. */
-static inline uint64_t wyrand(uint64_t *state)
-{
-    *state += 0xa0761d6478bd642full;
-    __uint128_t t = (__uint128_t)*state * (*state ^ 0xe7037ed1a0b428dbull);
-    return (uint64_t)(t >> 64) ^ (uint64_t)t;
-}
-
-/* A uniform integer in [0, n), n >= 1: Lemire's multiply-shift with the
- * rejection step that removes its bias (almost never taken). */
-static inline uint32_t rand_below(uint64_t *state, uint32_t n)
-{
-    uint64_t m = (uint64_t)(uint32_t)wyrand(state) * n;
-    uint32_t low = (uint32_t)m;
-    if (__builtin_expect(low < n, 0)) {
-        uint32_t threshold = -n % n;
-        while (low < threshold) {
-            m = (uint64_t)(uint32_t)wyrand(state) * n;
-            low = (uint32_t)m;
-        }
-    }
-    return (uint32_t)(m >> 32);
-}
-
-static const char digit_pairs[201] = "00010203040506070809"
-                                     "10111213141516171819"
-                                     "20212223242526272829"
-                                     "30313233343536373839"
-                                     "40414243444546474849"
-                                     "50515253545556575859"
-                                     "60616263646566676869"
-                                     "70717273747576777879"
-                                     "80818283848586878889"
-                                     "90919293949596979899";
-
-/* Write `v` as exactly 10 decimal digits, zero-padded, to out[0..9] (no
- * NUL): what snprintf("%010u") gives, in a few ns. */
-static inline void format10(char *out, uint32_t v)
-{
-    uint32_t hi = v / 100000000u; /* 0 .. 42 */
-    uint32_t lo = v % 100000000u;
-    uint32_t a = lo / 10000u, b = lo % 10000u;
-    memcpy(out + 0, digit_pairs + 2 * hi, 2);
-    memcpy(out + 2, digit_pairs + 2 * (a / 100u), 2);
-    memcpy(out + 4, digit_pairs + 2 * (a % 100u), 2);
-    memcpy(out + 6, digit_pairs + 2 * (b / 100u), 2);
-    memcpy(out + 8, digit_pairs + 2 * (b % 100u), 2);
-}
-
-static inline void make_key(char key[KEY_LEN], uint32_t index)
-{
-    memcpy(key, KEY_PREFIX, KEY_PREFIX_LEN);
-    format10(key + KEY_PREFIX_LEN, index);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Values and the preload                                                    */
-/* ------------------------------------------------------------------------ */
-
-/* The value of key i is pattern[i % PATTERN_SLACK ..][0 .. value_size-1]:
- * deterministic, different for neighbouring keys, and free to produce. */
-static uint8_t *make_pattern(size_t value_size)
-{
-    uint8_t *p = malloc(value_size + PATTERN_SLACK);
-    if (p == NULL)
-        return NULL;
-    uint64_t s = 0x5741525042454e43ull; /* "WARPBENC" */
-    for (size_t i = 0; i < value_size + PATTERN_SLACK; i++)
-        p[i] = (uint8_t)('a' + wyrand(&s) % 26);
-    return p;
-}
-
-static inline const uint8_t *value_of(const uint8_t *pattern, uint32_t i)
-{
-    return pattern + (i % PATTERN_SLACK);
-}
-
-/* Put keys 0 .. count-1 with warp_put_batch() in chunks, key i with the
- * value value_of(pattern, i + shift). Returns WARP_OK or the engine's
- * error, which has been reported on stderr. */
-static int put_range(warp_db *db, uint32_t count, size_t value_size,
-                     const uint8_t *pattern, uint32_t shift)
-{
-    warp_put_item *items = calloc(PRELOAD_CHUNK, sizeof *items);
-    char(*keys)[KEY_LEN] = malloc(PRELOAD_CHUNK * sizeof *keys);
-    int rc = WARP_ENOMEM;
-    if (items == NULL || keys == NULL) {
-        fprintf(stderr, "warp bench: preload: out of memory\n");
-        goto out;
-    }
-
-    for (uint64_t base = 0; base < count; base += PRELOAD_CHUNK) {
-        uint64_t left = count - base;
-        size_t n = left < PRELOAD_CHUNK ? (size_t)left : PRELOAD_CHUNK;
-        for (size_t i = 0; i < n; i++) {
-            uint32_t k = (uint32_t)(base + i);
-            make_key(keys[i], k);
-            items[i] = (warp_put_item){.key = keys[i],
-                                       .klen = KEY_LEN,
-                                       .val = value_of(pattern, k + shift),
-                                       .vlen = value_size};
-        }
-        size_t failed = n;
-        rc = warp_put_batch(db, items, n, &failed);
-        if (rc != WARP_OK) {
-            fprintf(stderr,
-                    "warp bench: preload: warp_put_batch failed at "
-                    "key:%010llu: %s\n",
-                    (unsigned long long)(base + failed), warp_strerror(rc));
-            goto out;
-        }
-    }
-    rc = WARP_OK;
-out:
-    free(keys);
-    free(items);
-    return rc;
-}
-
-/* Put the N keys of the configuration with their values. */
-static int preload(warp_db *db, const struct bench_config *cfg,
-                   const uint8_t *pattern)
-{
-    return put_range(db, cfg->keys, cfg->value_size, pattern, 0);
-}
-
-/* ------------------------------------------------------------------------ */
-/* Worker threads                                                            */
-/* ------------------------------------------------------------------------ */
-
-/* The start gate: workers arrive and wait; the main thread opens it once
- * all have arrived, or aborts it. */
-struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned arrived;
-    bool open;
-    bool abort;
-};
-
-/* State shared by the workers of one run; read-only while they run except
- * for the two flags, which sit on a cache line of their own. */
-struct run {
-    warp_db *db;
-    enum workload workload;
-    uint32_t keys;
-    size_t value_size;
-    const uint8_t *pattern;
-    bool sync_puts; /* fsync=always on disk: each put waits for a sync */
-    struct gate gate;
-    _Alignas(CACHE_LINE) atomic_bool stop;
-    atomic_bool failed;
-};
-
-/* Why a worker failed: the call, its result, and for a call on a key the
- * key's index and the value length the call returned. */
-struct failure {
-    const char *call;
-    int rc;
-    bool keyed;
-    uint32_t key;
-    size_t vlen;
-};
-
-/* One worker's identity and results, on cache lines of its own. The
- * worker writes its results once, when it stops. */
-struct worker {
-    _Alignas(CACHE_LINE) struct run *run;
-    unsigned index;
-    pthread_t tid;
-    uint64_t ops;
-    uint64_t start_ns, end_ns;
-    hist *hist; /* owned by the main thread once the worker is joined */
-    bool failed;
-    struct failure why;
-};
-
-/* The hot state of one worker, on its own stack. */
-struct tctx {
-    warp_db *db;
-    uint64_t rng;
-    uint32_t keys;
-    size_t value_size;
-    hist *hist;
-    uint8_t *buf; /* get buffer(s) or the put value */
-    uint64_t calls;
-    uint64_t seq; /* puts so far, written into each put value */
-    struct failure why;
-    char key[KEY_LEN];
-    uint32_t batch_index[BATCH_KEYS];
-    char batch_keys[BATCH_KEYS][KEY_LEN];
-    warp_get_item items[BATCH_KEYS];
-};
-
-static __attribute__((noinline, cold)) bool
-op_failed(struct tctx *c, const char *call, int rc, uint32_t key, size_t vlen)
-{
-    c->why = (struct failure){call, rc, true, key, vlen};
-    return false;
-}
-
-/* One get; `timed` is a constant wherever this is inlined. */
-static inline bool op_get(struct tctx *c, bool timed)
-{
-    uint32_t k = rand_below(&c->rng, c->keys);
-    format10(c->key + KEY_PREFIX_LEN, k);
-    uint64_t t0 = timed ? now_ns() : 0;
-    size_t vlen = 0;
-    int rc =
-        warp_get(c->db, c->key, KEY_LEN, c->buf, c->value_size, &vlen, NULL);
-    if (timed)
-        hist_record(c->hist, now_ns() - t0);
-    if (__builtin_expect(rc != WARP_OK || vlen != c->value_size, 0))
-        return op_failed(c, "warp_get", rc, k, vlen);
-    return true;
-}
-
-/* One warp_get_batch() of BATCH_KEYS keys. */
-static inline bool op_batch(struct tctx *c, bool timed)
-{
-    for (unsigned i = 0; i < BATCH_KEYS; i++) {
-        uint32_t k = rand_below(&c->rng, c->keys);
-        c->batch_index[i] = k;
-        format10(c->batch_keys[i] + KEY_PREFIX_LEN, k);
-    }
-    uint64_t t0 = timed ? now_ns() : 0;
-    int rc = warp_get_batch(c->db, c->items, BATCH_KEYS);
-    if (timed)
-        hist_record(c->hist, now_ns() - t0);
-    if (__builtin_expect(rc != WARP_OK, 0))
-        return op_failed(c, "warp_get_batch", rc, c->batch_index[0], 0);
-    for (unsigned i = 0; i < BATCH_KEYS; i++) {
-        const warp_get_item *it = &c->items[i];
-        if (__builtin_expect(it->rc != WARP_OK || it->vlen != c->value_size, 0))
-            return op_failed(c, "warp_get_batch", it->rc, c->batch_index[i],
-                             it->vlen);
-    }
-    return true;
-}
-
-/* One overwrite of an existing key, its value's first bytes made unique. */
-static inline bool op_put(struct tctx *c, bool timed)
-{
-    uint32_t k = rand_below(&c->rng, c->keys);
-    format10(c->key + KEY_PREFIX_LEN, k);
-    uint64_t stamp = ++c->seq ^ ((uint64_t)k << 32);
-    memcpy(c->buf, &stamp, c->value_size < 8 ? c->value_size : 8);
-    uint64_t t0 = timed ? now_ns() : 0;
-    int rc =
-        warp_put(c->db, c->key, KEY_LEN, c->buf, c->value_size, NULL, NULL);
-    if (timed)
-        hist_record(c->hist, now_ns() - t0);
-    if (__builtin_expect(rc != WARP_OK, 0))
-        return op_failed(c, "warp_put", rc, k, 0);
-    return true;
-}
-
-typedef bool (*op_fn)(struct tctx *c, bool timed);
-
-/* Run `op` in blocks of `block` ops until the stop flag is seen, timing
- * the first op of every `sample`. Always inlined, so that `op`, `block`
- * and `sample` are constants and `op` gets inlined too. Returns false when
- * an op failed. */
-static inline __attribute__((always_inline)) bool
-run_loop(struct tctx *c, const atomic_bool *stop, op_fn op, unsigned block,
-         unsigned sample)
-{
-    do {
-        for (unsigned g = 0; g < block / sample; g++) {
-            if (!op(c, true))
-                return false;
-            for (unsigned i = 1; i < sample; i++)
-                if (!op(c, false))
-                    return false;
-        }
-        c->calls += block;
-    } while (!atomic_load_explicit(stop, memory_order_relaxed));
-    return true;
-}
-
-static bool loop_simple(struct tctx *c, const atomic_bool *stop)
-{
-    return run_loop(c, stop, op_get, BENCH_BLOCK, BENCH_SAMPLE);
-}
-
-static bool loop_batch(struct tctx *c, const atomic_bool *stop)
-{
-    return run_loop(c, stop, op_batch, BENCH_BLOCK, BENCH_SAMPLE);
-}
-
-static bool loop_put(struct tctx *c, const atomic_bool *stop)
-{
-    return run_loop(c, stop, op_put, BENCH_BLOCK, BENCH_SAMPLE);
-}
-
-/* Puts that each wait for a sync: the flag is read often, every op timed
- * (a clock read is nothing beside a sync). */
-static bool loop_put_synced(struct tctx *c, const atomic_bool *stop)
-{
-    return run_loop(c, stop, op_put, SYNC_BLOCK, 1);
-}
-
-static size_t round_up(size_t n, size_t to)
-{
-    return (n + to - 1) / to * to;
-}
-
-/* Set up a worker's hot state and buffers (cache-line aligned, so no two
- * threads write the same line). Returns false when out of memory. */
-static bool tctx_init(struct tctx *c, struct worker *w)
-{
-    const struct run *r = w->run;
-    memset(c, 0, sizeof *c);
-    c->db = r->db;
-    c->rng = 0x9e3779b97f4a7c15ull * (w->index + 1) + r->workload;
-    c->keys = r->keys;
-    c->value_size = r->value_size;
-    c->hist = w->hist;
-    make_key(c->key, 0);
-
-    size_t stride = round_up(r->value_size ? r->value_size : 1, CACHE_LINE);
-    size_t nbuf = r->workload == WL_BATCH ? BATCH_KEYS : 1;
-    c->buf = aligned_alloc(CACHE_LINE, stride * nbuf);
-    if (c->buf == NULL || c->hist == NULL) {
-        c->why =
-            (struct failure){.call = "allocating buffers", .rc = WARP_ENOMEM};
-        return false;
-    }
-    memset(c->buf, 0, stride * nbuf); /* fault the pages in before the run */
-    if (r->workload == WL_PUT)
-        memcpy(c->buf, r->pattern, r->value_size);
-    for (unsigned i = 0; i < nbuf && r->workload == WL_BATCH; i++) {
-        make_key(c->batch_keys[i], 0);
-        c->items[i] = (warp_get_item){.key = c->batch_keys[i],
-                                      .klen = KEY_LEN,
-                                      .buf = c->buf + i * stride,
-                                      .cap = r->value_size};
-    }
-    return true;
-}
-
-/* Arrive at the gate and wait until it opens. Returns false if the run was
- * aborted instead. */
-static bool gate_wait(struct gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->arrived++;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open && !g->abort)
-        pthread_cond_wait(&g->cv, &g->mu);
-    bool go = !g->abort;
-    pthread_mutex_unlock(&g->mu);
-    return go;
-}
-
-/* Wait until `expected` workers have arrived, then open the gate, or abort
- * the run if `abort`. */
-static void gate_release(struct gate *g, unsigned expected, bool abort)
-{
-    pthread_mutex_lock(&g->mu);
-    while (!abort && g->arrived < expected)
-        pthread_cond_wait(&g->cv, &g->mu);
-    g->open = !abort;
-    g->abort = abort;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
-static void *worker_main(void *arg)
-{
-    struct worker *w = arg;
-    struct run *r = w->run;
-    struct tctx c;
-    bool ok = tctx_init(&c, w);
-    if (!ok)
-        atomic_store(&r->failed, true);
-    if (gate_wait(&r->gate) && ok) {
-        w->start_ns = now_ns();
-        if (r->workload == WL_BATCH)
-            ok = loop_batch(&c, &r->stop);
-        else if (r->workload == WL_PUT && r->sync_puts)
-            ok = loop_put_synced(&c, &r->stop);
-        else if (r->workload == WL_PUT)
-            ok = loop_put(&c, &r->stop);
-        else /* simple, and the gets beside checkpoints */
-            ok = loop_simple(&c, &r->stop);
-        w->end_ns = now_ns();
-    }
-    if (!ok) {
-        w->failed = true;
-        w->why = c.why;
-        atomic_store(&r->failed, true);
-        atomic_store(&r->stop, true);
-    }
-    w->ops = c.calls * (r->workload == WL_BATCH ? BATCH_KEYS : 1);
-    free(c.buf);
-    return NULL;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Runs                                                                      */
+/* Results                                                                   */
 /* ------------------------------------------------------------------------ */
 
 struct result {
     enum workload workload;
     unsigned threads;
+    warp_physics_mode mode;
+    unsigned run;      /* 1 .. repeat */
+    const char *phase; /* rebalance: "before" or "after"; else NULL */
     const char *fsync; /* always, everysec, never; "none" in memory */
     uint64_t ops;
     double seconds;
     double ops_per_sec;
+    double vs_off;      /* ops/s over the off run beside it; NAN: none */
+    double physics_cpu; /* the physics thread's cores; NAN: unknown */
     double p50_us, p99_us, p999_us;
     double bytes_per_key;
     bool on_disk;         /* the durability figures below mean something */
@@ -919,189 +635,68 @@ struct result {
     double checkpoint_ms; /* checkpoint workload: mean checkpoint time */
 };
 
-/* The store the runs of one pass go to. */
-struct store {
-    warp_db *db;
-    bool on_disk;
-    double bytes_per_key;
+/* The results of one pass are laid out workload, thread count,
+ * repetition, mode (the index into cfg->modes), the last varying fastest. */
+static size_t pass_results(const struct bench_config *cfg)
+{
+    return (size_t)cfg->nworkloads * cfg->nthreads * cfg->repeat * cfg->nmodes;
+}
+
+static size_t res_index(const struct bench_config *cfg, unsigned w, unsigned t,
+                        unsigned rep, unsigned m)
+{
+    return (((size_t)w * cfg->nthreads + t) * cfg->repeat + rep) * cfg->nmodes +
+           m;
+}
+
+/* The index of physics off in cfg->modes, or -1. */
+static int off_index(const struct bench_config *cfg)
+{
+    for (unsigned m = 0; m < cfg->nmodes; m++)
+        if (cfg->modes[m] == WARP_PHYSICS_OFF)
+            return (int)m;
+    return -1;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of v[0..n-1] (sorted in place); NAN if n is 0 or any value
+ * is NAN. */
+static double median(double *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (isnan(v[i]))
+            return NAN;
+    if (n == 0)
+        return NAN;
+    qsort(v, n, sizeof *v, cmp_double);
+    return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
+}
+
+/* The repetitions of one (workload, thread count, mode): their ops/s and
+ * vs-off ratios in run order (up to MAX_REPEAT each), and the medians. */
+struct cell {
+    double ops[MAX_REPEAT], vs_off[MAX_REPEAT];
+    double ops_median, vs_off_median;
 };
 
-static const char *fsync_name(warp_fsync f)
+static void cell_of(const struct bench_config *cfg, const struct result *res,
+                    unsigned w, unsigned t, unsigned m, struct cell *c)
 {
-    return f == WARP_FSYNC_ALWAYS  ? "always"
-           : f == WARP_FSYNC_NEVER ? "never"
-                                   : "everysec";
-}
-
-/* Sleep until CLOCK_MONOTONIC reaches `deadline` ns, waking every 20 ms to
- * end early if a worker has failed. */
-static void sleep_until(uint64_t deadline, const atomic_bool *failed)
-{
-    for (;;) {
-        uint64_t now = now_ns();
-        if (now >= deadline || atomic_load(failed))
-            return;
-        uint64_t step = deadline - now;
-        if (step > 20000000u)
-            step = 20000000u;
-        struct timespec ts = {(time_t)(step / 1000000000u),
-                              (long)(step % 1000000000u)};
-        nanosleep(&ts, NULL);
+    double sorted[MAX_REPEAT];
+    for (unsigned rep = 0; rep < cfg->repeat; rep++) {
+        const struct result *r = &res[res_index(cfg, w, t, rep, m)];
+        c->ops[rep] = r->ops_per_sec;
+        c->vs_off[rep] = r->vs_off;
     }
-}
-
-/* The checkpoint workload's main thread: warp_checkpoint() back to back
- * until `deadline` (one running then finishes) or a worker fails. Returns
- * WARP_OK or the first error; *count and *ns receive the checkpoints
- * finished and the time they took. */
-static int checkpoint_until(warp_db *db, uint64_t deadline,
-                            const atomic_bool *failed, uint64_t *count,
-                            uint64_t *ns)
-{
-    *count = 0;
-    *ns = 0;
-    while (now_ns() < deadline && !atomic_load(failed)) {
-        uint64_t t0 = now_ns();
-        int rc = warp_checkpoint(db);
-        if (rc != WARP_OK)
-            return rc;
-        *ns += now_ns() - t0;
-        (*count)++;
-    }
-    return WARP_OK;
-}
-
-static void report_failure(enum workload wl, const struct failure *f)
-{
-    fprintf(stderr, "warp bench: %s: ", workload_names[wl]);
-    if (!f->keyed)
-        fprintf(stderr, "%s: %s\n", f->call, warp_strerror(f->rc));
-    else if (f->rc != WARP_OK)
-        fprintf(stderr, "%s(key:%010u) returned %d (%s)\n", f->call, f->key,
-                f->rc, warp_strerror(f->rc));
-    else
-        fprintf(stderr,
-                "%s(key:%010u) returned a %zu-byte value, expected "
-                "the preloaded size\n",
-                f->call, f->key, f->vlen);
-}
-
-/* Fold the workers' counters and histograms into *res. */
-static int summarize(struct worker *w, unsigned n, struct result *res)
-{
-    hist *all = hist_new();
-    if (all == NULL)
-        return WARP_ENOMEM;
-    uint64_t start = UINT64_MAX, end = 0;
-    res->ops = 0;
-    for (unsigned i = 0; i < n; i++) {
-        res->ops += w[i].ops;
-        start = w[i].start_ns < start ? w[i].start_ns : start;
-        end = w[i].end_ns > end ? w[i].end_ns : end;
-        hist_merge(all, w[i].hist);
-    }
-    res->seconds = (double)(end - start) / 1e9;
-    res->ops_per_sec = (double)res->ops / res->seconds;
-    res->p50_us = hist_percentile(all, 50.0) / 1000.0;
-    res->p99_us = hist_percentile(all, 99.0) / 1000.0;
-    res->p999_us = hist_percentile(all, 99.9) / 1000.0;
-    hist_free(all);
-    return WARP_OK;
-}
-
-/* Start `n` workers, let them run for the configured seconds (running
- * checkpoints meanwhile for that workload), join them. Returns 0 with
- * *res filled, or 1 after reporting why the run failed. */
-static int run_workers(struct run *r, struct worker *w, unsigned n,
-                       double seconds, struct result *res)
-{
-    uint64_t ckpts = 0, ckpt_ns = 0;
-    int ckpt_rc = WARP_OK;
-    unsigned created = 0;
-    for (; created < n; created++) {
-        int err =
-            pthread_create(&w[created].tid, NULL, worker_main, &w[created]);
-        if (err != 0) {
-            fprintf(stderr, "warp bench: cannot start thread %u: %s\n",
-                    created + 1, strerror(err));
-            break;
-        }
-    }
-    gate_release(&r->gate, created, created < n);
-    if (created == n) {
-        uint64_t deadline = now_ns() + (uint64_t)(seconds * 1e9);
-        if (r->workload == WL_CHECKPOINT)
-            ckpt_rc =
-                checkpoint_until(r->db, deadline, &r->failed, &ckpts, &ckpt_ns);
-        else
-            sleep_until(deadline, &r->failed);
-    }
-    atomic_store_explicit(&r->stop, true, memory_order_relaxed);
-    for (unsigned i = 0; i < created; i++)
-        pthread_join(w[i].tid, NULL);
-
-    if (created < n)
-        return 1;
-    for (unsigned i = 0; i < n; i++) {
-        if (w[i].failed) {
-            report_failure(r->workload, &w[i].why);
-            return 1;
-        }
-    }
-    if (ckpt_rc != WARP_OK) {
-        fprintf(stderr, "warp bench: checkpoint: warp_checkpoint: %s\n",
-                warp_strerror(ckpt_rc));
-        return 1;
-    }
-    if (summarize(w, n, res) != WARP_OK) {
-        fprintf(stderr, "warp bench: out of memory\n");
-        return 1;
-    }
-    res->checkpoint_ms = ckpts ? (double)ckpt_ns / 1e6 / (double)ckpts : 0;
-    return 0;
-}
-
-/* One run: workload `wl` on `threads` threads. Returns 0 or 1 as above. */
-static int run_one(const struct store *st, const struct bench_config *cfg,
-                   const uint8_t *pattern, enum workload wl, unsigned threads,
-                   struct result *res)
-{
-    struct run r = {.db = st->db,
-                    .workload = wl,
-                    .keys = cfg->keys,
-                    .value_size = cfg->value_size,
-                    .pattern = pattern,
-                    .sync_puts =
-                        st->on_disk && cfg->opts.fsync == WARP_FSYNC_ALWAYS};
-    pthread_mutex_init(&r.gate.mu, NULL);
-    pthread_cond_init(&r.gate.cv, NULL);
-    atomic_init(&r.stop, false);
-    atomic_init(&r.failed, false);
-
-    int status = 1;
-    struct worker *w = aligned_alloc(CACHE_LINE, threads * sizeof *w);
-    if (w == NULL) {
-        fprintf(stderr, "warp bench: out of memory\n");
-        goto out;
-    }
-    memset(w, 0, threads * sizeof *w);
-    for (unsigned i = 0; i < threads; i++) {
-        w[i].run = &r;
-        w[i].index = i;
-        w[i].hist = hist_new(); /* NULL is reported by the worker */
-    }
-    res->workload = wl;
-    res->threads = threads;
-    res->on_disk = st->on_disk;
-    res->fsync = st->on_disk ? fsync_name(cfg->opts.fsync) : "none";
-    status = run_workers(&r, w, threads, cfg->seconds, res);
-    for (unsigned i = 0; i < threads; i++)
-        hist_free(w[i].hist);
-out:
-    free(w);
-    pthread_cond_destroy(&r.gate.cv);
-    pthread_mutex_destroy(&r.gate.mu);
-    return status;
+    memcpy(sorted, c->ops, cfg->repeat * sizeof *sorted);
+    c->ops_median = median(sorted, cfg->repeat);
+    memcpy(sorted, c->vs_off, cfg->repeat * sizeof *sorted);
+    c->vs_off_median = median(sorted, cfg->repeat);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -1125,34 +720,44 @@ static const char *human(double v, char *buf, size_t cap)
     return buf;
 }
 
+/* `v` with `decimals`, or "-" when it is NAN. */
+static const char *fixed(double v, int decimals, char *buf, size_t cap)
+{
+    if (isnan(v))
+        snprintf(buf, cap, "-");
+    else
+        snprintf(buf, cap, "%.*f", decimals, v);
+    return buf;
+}
+
 static void print_header(void)
 {
-    printf("%-10s %-8s %7s %12s %8s %9s %9s %9s %9s %10s\n", "workload",
-           "fsync", "threads", "ops", "seconds", "ops/s", "p50 us", "p99 us",
-           "p99.9 us", "bytes/key");
+    printf("%-10s %-8s %7s %-8s %3s %12s %8s %8s %6s %8s %8s %8s %9s %8s\n",
+           "workload", "fsync", "threads", "physics", "run", "ops", "seconds",
+           "ops/s", "vs off", "p50 us", "p99 us", "p99.9 us", "bytes/key",
+           "phys cpu");
 }
 
 /* A latency cell: "-" for the recover row, which has none. */
 static const char *latency(const struct result *r, double us, char *buf,
                            size_t cap)
 {
-    if (r->workload == WL_RECOVER)
-        snprintf(buf, cap, "-");
-    else
-        snprintf(buf, cap, "%.3f", us);
-    return buf;
+    return fixed(r->workload == WL_RECOVER ? NAN : us, 3, buf, cap);
 }
 
 static void print_row(const struct result *r)
 {
-    char rate[32], p50[32], p99[32], p999[32];
-    printf("%-10s %-8s %7u %12llu %8.3f %9s %9s %9s %9s %10.1f\n",
+    char rate[32], vs[32], p50[32], p99[32], p999[32], cpu[32];
+    printf("%-10s %-8s %7u %-8s %3u %12llu %8.3f %8s %6s %8s %8s %8s %9.1f "
+           "%8s\n",
            workload_names[r->workload], r->fsync, r->threads,
-           (unsigned long long)r->ops, r->seconds,
-           human(r->ops_per_sec, rate, sizeof rate),
+           warp_physics_mode_name(r->mode), r->run, (unsigned long long)r->ops,
+           r->seconds, human(r->ops_per_sec, rate, sizeof rate),
+           fixed(r->vs_off, 3, vs, sizeof vs),
            latency(r, r->p50_us, p50, sizeof p50),
            latency(r, r->p99_us, p99, sizeof p99),
-           latency(r, r->p999_us, p999, sizeof p999), r->bytes_per_key);
+           latency(r, r->p999_us, p999, sizeof p999), r->bytes_per_key,
+           fixed(r->physics_cpu, 3, cpu, sizeof cpu));
     if (r->workload == WL_CHECKPOINT)
         printf("  %llu checkpoints finished during the run, %.0f ms each on "
                "average\n",
@@ -1164,34 +769,93 @@ static void print_row(const struct result *r)
     fflush(stdout);
 }
 
-/* For each workload, each thread count's ops/s relative to the first. */
+/* "a, b, c": the n values of v, as rates ("2.61M") or ratios ("0.950"). */
+static void print_list(const double *v, unsigned n, bool rate)
+{
+    char buf[32];
+    for (unsigned i = 0; i < n; i++)
+        printf("%s%s", i ? ", " : "",
+               rate ? human(v[i], buf, sizeof buf)
+                    : fixed(v[i], 3, buf, sizeof buf));
+}
+
+/* Per workload, thread count and mode: the median ops/s and vs off of the
+ * repetitions, and the runs they come from. */
+static void print_summary(const struct bench_config *cfg,
+                          const struct result *res, const char *where)
+{
+    printf("summary%s: median of %u run%s per mode; vs off is the median of "
+           "each run's ratio\n",
+           where, cfg->repeat, cfg->repeat == 1 ? "" : "s");
+    printf("%-10s %7s %-8s %8s %7s  %s\n", "workload", "threads", "physics",
+           "ops/s", "vs off", "runs: ops/s | vs off");
+    for (unsigned w = 0; w < cfg->nworkloads; w++) {
+        for (unsigned t = 0; t < cfg->nthreads; t++) {
+            for (unsigned m = 0; m < cfg->nmodes; m++) {
+                struct cell c;
+                char rate[32], vs[32];
+                cell_of(cfg, res, w, t, m, &c);
+                printf("%-10s %7u %-8s %8s %7s  ",
+                       workload_names[cfg->workloads[w]], cfg->threads[t],
+                       warp_physics_mode_name(cfg->modes[m]),
+                       human(c.ops_median, rate, sizeof rate),
+                       fixed(c.vs_off_median, 3, vs, sizeof vs));
+                print_list(c.ops, cfg->repeat, true);
+                printf(" | ");
+                print_list(c.vs_off, cfg->repeat, false);
+                printf("\n");
+            }
+        }
+    }
+}
+
+/* For each workload and mode, each thread count's median ops/s relative
+ * to the first thread count's. */
 static void print_scaling(const struct bench_config *cfg,
                           const struct result *res, const char *where)
 {
     for (unsigned w = 0; w < cfg->nworkloads; w++) {
-        const struct result *row = res + (size_t)w * cfg->nthreads;
-        printf("scaling %s%s (ops/s vs %u thread%s):",
-               workload_names[row->workload], where, row[0].threads,
-               row[0].threads == 1 ? "" : "s");
-        for (unsigned t = 0; t < cfg->nthreads; t++)
-            printf(" %ut %.2fx%s", row[t].threads,
-                   row[t].ops_per_sec / row[0].ops_per_sec,
-                   t + 1 < cfg->nthreads ? "," : "\n");
+        for (unsigned m = 0; m < cfg->nmodes; m++) {
+            struct cell first, c;
+            cell_of(cfg, res, w, 0, m, &first);
+            printf("scaling %s%s, physics %s (ops/s vs %u thread%s):",
+                   workload_names[cfg->workloads[w]], where,
+                   warp_physics_mode_name(cfg->modes[m]), cfg->threads[0],
+                   cfg->threads[0] == 1 ? "" : "s");
+            for (unsigned t = 0; t < cfg->nthreads; t++) {
+                cell_of(cfg, res, w, t, m, &c);
+                printf(" %ut %.2fx%s", cfg->threads[t],
+                       c.ops_median / first.ops_median,
+                       t + 1 < cfg->nthreads ? "," : "\n");
+            }
+        }
     }
 }
 
-/* --compare-memory: each on-disk run's ops/s relative to the same run in
+/* --compare-memory: each on-disk median ops/s relative to the same one in
  * memory. */
 static void print_ratio(const struct bench_config *cfg,
                         const struct result *mem, const struct result *disk)
 {
-    printf("on disk (fsync=%s) vs in memory, ops/s:", disk[0].fsync);
-    size_t n = (size_t)cfg->nworkloads * cfg->nthreads;
-    for (size_t i = 0; i < n; i++)
-        printf(" %s %ut %.3fx%s", workload_names[disk[i].workload],
-               disk[i].threads, disk[i].ops_per_sec / mem[i].ops_per_sec,
-               i + 1 < n ? "," : "\n");
+    printf("on disk (fsync=%s) vs in memory, median ops/s:", disk[0].fsync);
+    size_t n = (size_t)cfg->nworkloads * cfg->nthreads * cfg->nmodes, i = 0;
+    for (unsigned w = 0; w < cfg->nworkloads; w++) {
+        for (unsigned t = 0; t < cfg->nthreads; t++) {
+            for (unsigned m = 0; m < cfg->nmodes; m++) {
+                struct cell a, b;
+                cell_of(cfg, mem, w, t, m, &a);
+                cell_of(cfg, disk, w, t, m, &b);
+                printf(" %s %ut %s %.3fx%s", workload_names[cfg->workloads[w]],
+                       cfg->threads[t], warp_physics_mode_name(cfg->modes[m]),
+                       b.ops_median / a.ops_median, ++i < n ? "," : "\n");
+            }
+        }
+    }
 }
+
+/* ------------------------------------------------------------------------ */
+/* JSON                                                                      */
+/* ------------------------------------------------------------------------ */
 
 /* A JSON string: quotes, backslashes and control characters escaped. */
 static void json_string(FILE *f, const char *s)
@@ -1209,56 +873,128 @@ static void json_string(FILE *f, const char *s)
     fputc('"', f);
 }
 
-/* A JSON number; JSON has no NaN or infinity, so those become 0. */
+/* A JSON number, or null when it is not finite (JSON has no NaN). */
 static void json_double(FILE *f, double v, int decimals)
 {
-    fprintf(f, "%.*f", decimals, isfinite(v) ? v : 0.0);
+    if (isfinite(v))
+        fprintf(f, "%.*f", decimals, v);
+    else
+        fputs("null", f);
 }
 
-static void json_result(FILE *f, const struct result *r, const char *physics)
+/* ,"name":value */
+static void json_field(FILE *f, const char *name, double v, int decimals)
 {
+    fprintf(f, ",\"%s\":", name);
+    json_double(f, v, decimals);
+}
+
+static void json_result(FILE *f, const struct result *r,
+                        const struct bench_config *cfg)
+{
+    const char *mode = warp_physics_mode_name(r->mode);
     fputs("{\"workload\":", f);
     json_string(f, workload_names[r->workload]);
-    fputs(",\"engine\":\"warp\",\"threads\":", f);
-    fprintf(f, "%u,\"physics\":", r->threads);
-    json_string(f, physics);
+    fprintf(f, ",\"engine\":\"warp\",\"threads\":%u,\"physics\":", r->threads);
+    json_string(f, mode);
+    fputs(",\"mode\":", f);
+    json_string(f, mode);
+    fprintf(f, ",\"run\":%u", r->run);
+    if (r->phase != NULL)
+        fprintf(f, ",\"phase\":\"%s\"", r->phase);
     fputs(",\"fsync\":", f);
     json_string(f, r->fsync);
-    fprintf(f, ",\"ops\":%llu,\"seconds\":", (unsigned long long)r->ops);
-    json_double(f, r->seconds, 6);
-    fputs(",\"ops_per_sec\":", f);
-    json_double(f, r->ops_per_sec, 1);
-    fputs(",\"p50_us\":", f);
-    json_double(f, r->p50_us, 4);
-    fputs(",\"p99_us\":", f);
-    json_double(f, r->p99_us, 4);
-    fputs(",\"p999_us\":", f);
-    json_double(f, r->p999_us, 4);
-    fputs(",\"bytes_per_key\":", f);
-    json_double(f, r->bytes_per_key, 3);
+    fprintf(f, ",\"dist\":\"%s\"", key_dist_name(cfg->dist));
+    json_field(f, "zipf_s", cfg->dist == DIST_ZIPF ? cfg->zipf_s : NAN, 3);
+    fprintf(f, ",\"layout\":\"%s\"",
+            key_layout_name(r->workload == WL_REBALANCE ? LAYOUT_FLAT
+                                                        : cfg->layout));
+    fprintf(f, ",\"ops\":%llu", (unsigned long long)r->ops);
+    json_field(f, "seconds", r->seconds, 6);
+    json_field(f, "ops_per_sec", r->ops_per_sec, 1);
+    json_field(f, "vs_off", r->vs_off, 4);
+    json_field(f, "physics_cpu", r->physics_cpu, 4);
+    json_field(f, "p50_us", r->p50_us, 4);
+    json_field(f, "p99_us", r->p99_us, 4);
+    json_field(f, "p999_us", r->p999_us, 4);
+    json_field(f, "bytes_per_key", r->bytes_per_key, 3);
     if (r->on_disk)
         fprintf(f, ",\"syncs\":%llu,\"checkpoints\":%llu",
                 (unsigned long long)r->syncs,
                 (unsigned long long)r->checkpoints);
-    if (r->workload == WL_CHECKPOINT) {
-        fputs(",\"checkpoint_ms\":", f);
-        json_double(f, r->checkpoint_ms, 3);
-    }
+    if (r->workload == WL_CHECKPOINT)
+        json_field(f, "checkpoint_ms", r->checkpoint_ms, 3);
     fputc('}', f);
 }
 
-/* Write the results to `tmp` (open), then rename it to `path`, so readers
+/* The summary objects of one pass. *first says whether one was written. */
+static void json_summary(FILE *f, const struct bench_config *cfg,
+                         const struct result *res, bool *first)
+{
+    for (unsigned w = 0; w < cfg->nworkloads; w++) {
+        for (unsigned t = 0; t < cfg->nthreads; t++) {
+            for (unsigned m = 0; m < cfg->nmodes; m++) {
+                struct cell c;
+                cell_of(cfg, res, w, t, m, &c);
+                fprintf(f, "%s{\"workload\":\"%s\",\"threads\":%u,",
+                        *first ? "" : ",", workload_names[cfg->workloads[w]],
+                        cfg->threads[t]);
+                fprintf(f, "\"mode\":\"%s\",\"fsync\":",
+                        warp_physics_mode_name(cfg->modes[m]));
+                json_string(f, res[res_index(cfg, w, t, 0, m)].fsync);
+                fprintf(f, ",\"runs\":%u", cfg->repeat);
+                json_field(f, "ops_per_sec", c.ops_median, 1);
+                json_field(f, "vs_off", c.vs_off_median, 4);
+                fputc('}', f);
+                *first = false;
+            }
+        }
+    }
+}
+
+/* Everything a JSON file holds; rb/nrb only for rebalance. */
+struct report {
+    const struct bench_config *cfg;
+    const struct result *res;
+    size_t nres;
+    unsigned passes; /* of pass_results() each; 0 for recover, rebalance */
+    const struct rebalance_result *rb;
+    unsigned nrb;
+};
+
+static void json_rebalance_one(FILE *f, const struct rebalance_result *r,
+                               unsigned run);
+static void json_rebalance_summary(FILE *f, const struct rebalance_result *r,
+                                   unsigned n);
+
+/* Write the report to `tmp` (open), then rename it to `path`, so readers
  * never see a half-written file. Returns 0, or 1 after reporting. */
 static int write_json(FILE *tmp, const char *tmp_path, const char *path,
-                      const struct result *res, size_t n, const char *physics)
+                      const struct report *rep)
 {
     fputs("{\"results\":[", tmp);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < rep->nres; i++) {
         if (i > 0)
             fputc(',', tmp);
-        json_result(tmp, &res[i], physics);
+        json_result(tmp, &rep->res[i], rep->cfg);
     }
-    fputs("]}\n", tmp);
+    fputs("],\"summary\":[", tmp);
+    bool first = true;
+    for (unsigned p = 0; p < rep->passes; p++)
+        json_summary(tmp, rep->cfg, rep->res + p * pass_results(rep->cfg),
+                     &first);
+    fputc(']', tmp);
+    if (rep->nrb > 0) {
+        fputs(",\"rebalance\":[", tmp);
+        for (unsigned i = 0; i < rep->nrb; i++) {
+            if (i > 0)
+                fputc(',', tmp);
+            json_rebalance_one(tmp, &rep->rb[i], i + 1);
+        }
+        fputs("],\"rebalance_summary\":", tmp);
+        json_rebalance_summary(tmp, rep->rb, rep->nrb);
+    }
+    fputs("}\n", tmp);
     bool ok = !ferror(tmp);
     ok = (fclose(tmp) == 0) && ok;
     if (ok && rename(tmp_path, path) == 0)
@@ -1269,8 +1005,22 @@ static int write_json(FILE *tmp, const char *tmp_path, const char *path,
 }
 
 /* ------------------------------------------------------------------------ */
-/* The command                                                               */
+/* Stores and runs                                                           */
 /* ------------------------------------------------------------------------ */
+
+/* The store the runs of one pass go to. */
+struct store {
+    warp_db *db;
+    bool on_disk;
+    double bytes_per_key;
+};
+
+static const char *fsync_name(warp_fsync f)
+{
+    return f == WARP_FSYNC_ALWAYS  ? "always"
+           : f == WARP_FSYNC_NEVER ? "never"
+                                   : "everysec";
+}
 
 static int open_failed(const char *dir, int rc)
 {
@@ -1308,7 +1058,8 @@ static int setup_store(const struct bench_config *cfg, const uint8_t *pattern,
     if (rc != WARP_OK)
         return open_failed(dir, rc);
     uint64_t t0 = now_ns();
-    if (preload(st->db, cfg, pattern) != WARP_OK)
+    if (workload_preload(st->db, cfg->keys, cfg->layout, cfg->value_size,
+                         pattern, 0) != WARP_OK)
         return 1;
     double secs = (double)(now_ns() - t0) / 1e9;
     t0 = now_ns();
@@ -1346,40 +1097,122 @@ static int check_keys(warp_db *db, const struct bench_config *cfg,
 
 static void print_banner(const struct bench_config *cfg)
 {
-    printf("warp bench: %u keys, %zu-byte values, %u shards, %.3g s per run, "
-           "physics %s\n",
-           cfg->keys, cfg->value_size, cfg->opts.shards, cfg->seconds,
-           cfg->physics);
+    printf("warp bench: %u keys (%s), %zu-byte values, %u shards, %.3g s per "
+           "run, physics",
+           cfg->keys,
+           cfg->layout == LAYOUT_RELATED
+               ? "user:/profile:/settings:/sessions: of N/4 ids"
+               : "key:%010u",
+           cfg->value_size, cfg->opts.shards, cfg->seconds);
+    for (unsigned m = 0; m < cfg->nmodes; m++)
+        printf("%s%s", m ? "," : " ", warp_physics_mode_name(cfg->modes[m]));
+    if (cfg->repeat > 1)
+        printf(", %u repetitions%s", cfg->repeat,
+               cfg->nmodes > 1 ? " (modes interleaved)" : "");
+    if (cfg->dist == DIST_ZIPF)
+        printf(", zipf keys (s=%.3g)", cfg->zipf_s);
+    else
+        printf(", uniform keys");
+    printf("\n");
     if (cfg->dir != NULL)
         printf("store on %s, fsync=%s%s\n", cfg->dir,
                fsync_name(cfg->opts.fsync),
                cfg->compare_memory ? ", compared with in memory" : "");
-    if (strcmp(cfg->physics, "off") != 0)
-        printf("note: physics is not implemented yet; the engine runs without "
-               "it (recorded as \"%s\")\n",
-               cfg->physics);
 }
 
-/* Every (workload, thread count) run on `st`, printing rows as they
- * finish. */
+/* The physics thread's CPU seconds so far, or NAN. */
+static double physics_cpu_s(warp_db *db)
+{
+    warp_cosmic_metrics m;
+    if (warp_cosmic_metrics_get(db, &m) != WARP_OK)
+        return NAN;
+    return m.physics_cpu_total_s;
+}
+
+/* One run: workload `wl` on `threads` threads in physics mode `mode`, on
+ * the keys drawn from `dist`. Returns 0 or 1 (reported). */
+static int run_one(const struct store *st, const struct bench_config *cfg,
+                   const uint8_t *pattern, const keydist *dist,
+                   struct result *r)
+{
+    int rc = warp_physics_set(st->db, r->mode);
+    if (rc != WARP_OK) {
+        fprintf(stderr, "warp bench: warp_physics_set(%s): %s\n",
+                warp_physics_mode_name(r->mode), warp_strerror(rc));
+        return 1;
+    }
+    struct run_spec spec = {.db = st->db,
+                            .workload = r->workload,
+                            .keys = cfg->keys,
+                            .value_size = cfg->value_size,
+                            .pattern = pattern,
+                            .layout = cfg->layout,
+                            .dist = dist,
+                            .sync_puts = st->on_disk &&
+                                         cfg->opts.fsync == WARP_FSYNC_ALWAYS,
+                            .threads = r->threads,
+                            .seconds = cfg->seconds};
+    struct run_stats s = {0};
+    warp_durability d0, d1;
+    warp_durability_get(st->db, &d0);
+    double cpu0 = physics_cpu_s(st->db);
+    if (workload_run(&spec, &s) != 0)
+        return 1;
+    r->physics_cpu = (physics_cpu_s(st->db) - cpu0) / s.seconds;
+    warp_durability_get(st->db, &d1);
+    r->ops = s.ops;
+    r->seconds = s.seconds;
+    r->ops_per_sec = s.ops_per_sec;
+    r->p50_us = s.p50_us;
+    r->p99_us = s.p99_us;
+    r->p999_us = s.p999_us;
+    r->checkpoint_ms = s.checkpoint_ms;
+    r->on_disk = st->on_disk;
+    r->fsync = st->on_disk ? fsync_name(cfg->opts.fsync) : "none";
+    r->syncs = d1.syncs - d0.syncs;
+    r->checkpoints = d1.checkpoints - d0.checkpoints;
+    r->bytes_per_key = st->bytes_per_key;
+    return 0;
+}
+
+/* Every mode of repetition `rep` of workload w on thread count t, in the
+ * rotated order; then each row's vs off, and the rows in mode order. */
+static int run_modes(const struct store *st, const struct bench_config *cfg,
+                     const uint8_t *pattern, const keydist *dist, unsigned w,
+                     unsigned t, unsigned rep, struct result *res)
+{
+    struct result *row = &res[res_index(cfg, w, t, rep, 0)];
+    for (unsigned i = 0; i < cfg->nmodes; i++) {
+        unsigned m = (i + rep) % cfg->nmodes;
+        row[m] = (struct result){.workload = cfg->workloads[w],
+                                 .threads = cfg->threads[t],
+                                 .mode = cfg->modes[m],
+                                 .run = rep + 1};
+        if (run_one(st, cfg, pattern, dist, &row[m]) != 0)
+            return 1;
+    }
+    int off = off_index(cfg);
+    for (unsigned m = 0; m < cfg->nmodes; m++) {
+        row[m].vs_off =
+            off < 0 ? NAN : row[m].ops_per_sec / row[off].ops_per_sec;
+        print_row(&row[m]);
+    }
+    return 0;
+}
+
+/* Every (workload, thread count, repetition, mode) run on `st`, printing
+ * rows as each repetition's modes finish. */
 static int run_all(const struct store *st, const struct bench_config *cfg,
                    const uint8_t *pattern, struct result *res)
 {
+    keydist dist;
+    keydist_init(&dist, cfg->dist, cfg->keys, cfg->zipf_s);
     print_header();
     for (unsigned w = 0; w < cfg->nworkloads; w++) {
-        for (unsigned t = 0; t < cfg->nthreads; t++) {
-            struct result *r = &res[(size_t)w * cfg->nthreads + t];
-            warp_durability d0, d1;
-            warp_durability_get(st->db, &d0);
-            if (run_one(st, cfg, pattern, cfg->workloads[w], cfg->threads[t],
-                        r) != 0)
-                return 1;
-            warp_durability_get(st->db, &d1);
-            r->syncs = d1.syncs - d0.syncs;
-            r->checkpoints = d1.checkpoints - d0.checkpoints;
-            r->bytes_per_key = st->bytes_per_key;
-            print_row(r);
-        }
+        for (unsigned t = 0; t < cfg->nthreads; t++)
+            for (unsigned rep = 0; rep < cfg->repeat; rep++)
+                if (run_modes(st, cfg, pattern, &dist, w, t, rep, res) != 0)
+                    return 1;
         if (check_keys(st->db, cfg, cfg->workloads[w]) != 0)
             return 1;
     }
@@ -1399,20 +1232,24 @@ static int run_pass(const struct bench_config *cfg, const uint8_t *pattern,
     return status;
 }
 
+/* ------------------------------------------------------------------------ */
+/* Recover                                                                   */
+/* ------------------------------------------------------------------------ */
+
 /* Whether key `k` holds value_of(pattern, k + shift); reports if not. */
 static bool value_is(warp_db *db, const struct bench_config *cfg,
                      const uint8_t *pattern, uint32_t k, uint32_t shift,
                      uint8_t *buf)
 {
-    char key[KEY_LEN];
-    size_t vlen = 0;
-    make_key(key, k);
-    int rc = warp_get(db, key, KEY_LEN, buf, cfg->value_size, &vlen, NULL);
+    char key[KEY_BUF + 1];
+    size_t vlen = 0, klen = key_write(key, LAYOUT_FLAT, k);
+    int rc = warp_get(db, key, klen, buf, cfg->value_size, &vlen, NULL);
     if (rc == WARP_OK && vlen == cfg->value_size &&
         memcmp(buf, value_of(pattern, k + shift), vlen) == 0)
         return true;
-    fprintf(stderr, "warp bench: recover: key:%010u %s after the reopen (%s)\n",
-            k, rc == WARP_OK ? "has the wrong value" : "is missing",
+    key[klen] = '\0';
+    fprintf(stderr, "warp bench: recover: %s %s after the reopen (%s)\n", key,
+            rc == WARP_OK ? "has the wrong value" : "is missing",
             warp_strerror(rc));
     return false;
 }
@@ -1431,9 +1268,11 @@ static int recover_write(const struct bench_config *cfg, const uint8_t *pattern)
     int rc = warp_open(cfg->dir, &o, &db);
     if (rc != WARP_OK)
         return open_failed(cfg->dir, rc);
-    rc = preload(db, cfg, pattern);
+    rc = workload_preload(db, cfg->keys, LAYOUT_FLAT, cfg->value_size, pattern,
+                          0);
     if (rc == WARP_OK)
-        rc = put_range(db, cfg->keys / 2, cfg->value_size, pattern, 1);
+        rc = workload_preload(db, cfg->keys / 2, LAYOUT_FLAT, cfg->value_size,
+                              pattern, 1);
     warp_durability d;
     warp_durability_get(db, &d);
     warp_close(db); /* syncs the log */
@@ -1468,9 +1307,13 @@ static int recover_read(const struct bench_config *cfg, const uint8_t *pattern,
     }
     *res = (struct result){.workload = WL_RECOVER,
                            .threads = 1,
+                           .mode = cfg->modes[0],
+                           .run = 1,
                            .fsync = fsync_name(cfg->opts.fsync),
                            .ops = rec.wal_records + rec.snapshot_records,
                            .seconds = (double)rec.micros / 1e6,
+                           .vs_off = NAN,
+                           .physics_cpu = NAN,
                            .on_disk = true};
     res->ops_per_sec = (double)res->ops / res->seconds;
     res->bytes_per_key = overhead_per_key(db, cfg->keys, "recover: after");
@@ -1501,27 +1344,255 @@ out:
     return status;
 }
 
-/* Run the configured passes into res. Returns 0 or 1 (reported). */
+/* ------------------------------------------------------------------------ */
+/* Rebalance                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* The figures of a rebalance experiment, by name, for the table, the
+ * medians and the JSON. */
+enum rb_field {
+    RB_OPS_BEFORE,
+    RB_OPS_AFTER,
+    RB_SHARE_BEFORE,
+    RB_SHARE_AFTER,
+    RB_BEST,
+    RB_AFTER_VS_BEST,
+    RB_SLOTS_MOVED,
+    RB_KEYS_MOVED,
+    RB_MICROS,
+    RB_ENTROPY_BEFORE,
+    RB_ENTROPY_AFTER,
+    RB_FIELDS
+};
+
+static const struct {
+    const char *json;
+    int decimals;
+} rb_fields[RB_FIELDS] = {
+    {"ops_per_sec_before", 1},
+    {"ops_per_sec_after", 1},
+    {"busiest_share_before", 5},
+    {"busiest_share_after", 5},
+    {"best_share", 5},
+    {"after_vs_best", 4},
+    {"slots_moved", 0},
+    {"keys_moved", 0},
+    {"micros", 0},
+    {"ops_entropy_before", 4},
+    {"ops_entropy_after", 4},
+};
+
+static double rb_value(const struct rebalance_result *r, enum rb_field f)
+{
+    switch (f) {
+    case RB_OPS_BEFORE:
+        return r->before.run.ops_per_sec;
+    case RB_OPS_AFTER:
+        return r->after.run.ops_per_sec;
+    case RB_SHARE_BEFORE:
+        return r->before.busiest_share;
+    case RB_SHARE_AFTER:
+        return r->after.busiest_share;
+    case RB_BEST:
+        return r->best_share;
+    case RB_AFTER_VS_BEST:
+        return r->after.busiest_share / r->best_share;
+    case RB_SLOTS_MOVED:
+        return r->report.slots_moved;
+    case RB_KEYS_MOVED:
+        return (double)r->report.keys_moved;
+    case RB_MICROS:
+        return (double)r->report.micros;
+    case RB_ENTROPY_BEFORE:
+        return r->report.ops_norm_before;
+    case RB_ENTROPY_AFTER:
+        return r->report.ops_norm_after;
+    default:
+        return NAN;
+    }
+}
+
+/* The median of field f over n experiments. */
+static double rb_median(const struct rebalance_result *r, unsigned n,
+                        enum rb_field f)
+{
+    double v[MAX_REPEAT];
+    for (unsigned i = 0; i < n; i++)
+        v[i] = rb_value(&r[i], f);
+    return median(v, n);
+}
+
+static void json_rebalance_one(FILE *f, const struct rebalance_result *r,
+                               unsigned run)
+{
+    fprintf(f, "{\"run\":%u,\"shards\":%u", run, r->shards);
+    for (int i = 0; i < RB_FIELDS; i++)
+        json_field(f, rb_fields[i].json, rb_value(r, (enum rb_field)i),
+                   rb_fields[i].decimals);
+    fprintf(f, ",\"bytes_moved\":%llu",
+            (unsigned long long)r->report.bytes_moved);
+    json_field(f, "hottest_slot_share", r->hottest_slot_share, 5);
+    json_field(f, "engine_share_before", r->report.max_share_before, 5);
+    json_field(f, "engine_share_after", r->report.max_share_after, 5);
+    json_field(f, "engine_best_share", r->report.best_share, 5);
+    json_field(f, "settle_ms", r->settle_ms, 1);
+    json_field(f, "physics_cpu_before", r->before.physics_cpu, 4);
+    json_field(f, "physics_cpu_after", r->after.physics_cpu, 4);
+    fputc('}', f);
+}
+
+static void json_rebalance_summary(FILE *f, const struct rebalance_result *r,
+                                   unsigned n)
+{
+    fprintf(f, "{\"runs\":%u", n);
+    for (int i = 0; i < RB_FIELDS; i++)
+        json_field(f, rb_fields[i].json, rb_median(r, n, (enum rb_field)i),
+                   rb_fields[i].decimals);
+    json_field(f, "target_after_vs_best", REBALANCE_TARGET, 2);
+    fputc('}', f);
+}
+
+static void print_rebalance_header(void)
+{
+    printf("%3s %8s %8s %8s %8s %8s %6s %6s %8s %8s %7s %7s\n", "", "ops/s",
+           "ops/s", "busiest", "busiest", "best", "after/", "slots", "keys",
+           "rebal.", "entropy", "entropy");
+    printf("%3s %8s %8s %8s %8s %8s %6s %6s %8s %8s %7s %7s\n", "run", "before",
+           "after", "before", "after", "share", "best", "moved", "moved",
+           "micros", "before", "after");
+}
+
+/* One table row: experiment `r` (run `run`), or the medians of n. */
+static void print_rebalance_row(const struct rebalance_result *r, unsigned n,
+                                const char *label)
+{
+    double v[RB_FIELDS];
+    char a[32], b[32];
+    for (int i = 0; i < RB_FIELDS; i++)
+        v[i] = n == 1 ? rb_value(r, (enum rb_field)i)
+                      : rb_median(r, n, (enum rb_field)i);
+    printf("%3s %8s %8s %8.4f %8.4f %8.4f %6.3f %6.0f %8.0f %8.0f %7.4f "
+           "%7.4f\n",
+           label, human(v[RB_OPS_BEFORE], a, sizeof a),
+           human(v[RB_OPS_AFTER], b, sizeof b), v[RB_SHARE_BEFORE],
+           v[RB_SHARE_AFTER], v[RB_BEST], v[RB_AFTER_VS_BEST],
+           v[RB_SLOTS_MOVED], v[RB_KEYS_MOVED], v[RB_MICROS],
+           v[RB_ENTROPY_BEFORE], v[RB_ENTROPY_AFTER]);
+    fflush(stdout);
+}
+
+/* What the engine's plan expected, beside what the bench measured. */
+static void print_rebalance_detail(const struct rebalance_result *r)
+{
+    char cpu0[32], cpu1[32];
+    printf("    busiest shard %u -> %u; hottest slot %.4f of the ops; the "
+           "engine's plan: busiest %.4f -> %.4f, best %.4f; %llu bytes "
+           "moved;\n    waited %.0f ms for the physics thread; physics cpu "
+           "%s / %s cores\n",
+           r->before.busiest_shard, r->after.busiest_shard,
+           r->hottest_slot_share, r->report.max_share_before,
+           r->report.max_share_after, r->report.best_share,
+           (unsigned long long)r->report.bytes_moved, r->settle_ms,
+           fixed(r->before.physics_cpu, 3, cpu0, sizeof cpu0),
+           fixed(r->after.physics_cpu, 3, cpu1, sizeof cpu1));
+}
+
+/* The two runs of an experiment as result rows, for the JSON. */
+static void rebalance_rows(const struct bench_config *cfg,
+                           const struct rebalance_result *r, unsigned run,
+                           struct result *out)
+{
+    const struct rebalance_phase *ph[2] = {&r->before, &r->after};
+    for (int i = 0; i < 2; i++)
+        out[i] = (struct result){.workload = WL_REBALANCE,
+                                 .threads = cfg->threads[0],
+                                 .mode = cfg->modes[0],
+                                 .run = run,
+                                 .phase = i ? "after" : "before",
+                                 .fsync = "none",
+                                 .ops = ph[i]->run.ops,
+                                 .seconds = ph[i]->run.seconds,
+                                 .ops_per_sec = ph[i]->run.ops_per_sec,
+                                 .vs_off = NAN,
+                                 .physics_cpu = ph[i]->physics_cpu,
+                                 .p50_us = ph[i]->run.p50_us,
+                                 .p99_us = ph[i]->run.p99_us,
+                                 .p999_us = ph[i]->run.p999_us,
+                                 .bytes_per_key = NAN};
+}
+
+/* Every repetition of the rebalance experiment into rb[0 .. repeat-1]
+ * and their runs into res (two each). Returns 0 or 1 (reported). */
+static int run_rebalance(const struct bench_config *cfg, const uint8_t *pattern,
+                         struct rebalance_result *rb, struct result *res)
+{
+    keydist dist;
+    keydist_init(&dist, cfg->dist, cfg->keys, cfg->zipf_s);
+    struct rebalance_spec spec = {.opts = &cfg->opts,
+                                  .keys = cfg->keys,
+                                  .value_size = cfg->value_size,
+                                  .pattern = pattern,
+                                  .dist = &dist,
+                                  .threads = cfg->threads[0],
+                                  .seconds = cfg->seconds};
+    printf("rebalance: %u thread%s, %.3g s of gets before and after "
+           "warp_rebalance(force); the hottest key gets %.4f of them\n\n",
+           cfg->threads[0], cfg->threads[0] == 1 ? "" : "s", cfg->seconds,
+           keydist_rank_share(&dist, 0));
+    print_rebalance_header();
+    for (unsigned i = 0; i < cfg->repeat; i++) {
+        char label[16];
+        if (rebalance_run(&spec, &rb[i]) != 0)
+            return 1;
+        rebalance_rows(cfg, &rb[i], i + 1, &res[2 * i]);
+        snprintf(label, sizeof label, "%u", i + 1);
+        print_rebalance_row(&rb[i], 1, label);
+        print_rebalance_detail(&rb[i]);
+    }
+    if (cfg->repeat > 1)
+        print_rebalance_row(rb, cfg->repeat, "med");
+    double ratio = rb_median(rb, cfg->repeat, RB_AFTER_VS_BEST);
+    printf("\nbusiest shard after / best achievable: %.3f (%s of %u), "
+           "target <= %.2f: %s\n",
+           ratio, cfg->repeat > 1 ? "median" : "run 1", cfg->repeat,
+           REBALANCE_TARGET, ratio <= REBALANCE_TARGET ? "met" : "NOT met");
+    return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The command                                                               */
+/* ------------------------------------------------------------------------ */
+
+/* Run the configured passes into res (and rb for rebalance). Returns 0 or
+ * 1 (reported). */
 static int run_passes(const struct bench_config *cfg, const uint8_t *pattern,
-                      struct result *res)
+                      struct result *res, struct rebalance_result *rb)
 {
     if (cfg->workloads[0] == WL_RECOVER)
         return recover_write(cfg, pattern) || recover_read(cfg, pattern, res);
+    if (cfg->workloads[0] == WL_REBALANCE)
+        return run_rebalance(cfg, pattern, rb, res);
 
     struct result *mine = res;
     if (cfg->compare_memory) {
         printf("in memory:\n");
         if (run_pass(cfg, pattern, NULL, res) != 0)
             return 1;
-        mine = res + (size_t)cfg->nworkloads * cfg->nthreads;
+        mine = res + pass_results(cfg);
         printf("\non disk:\n");
     }
     if (run_pass(cfg, pattern, cfg->dir, mine) != 0)
         return 1;
     printf("\n");
-    if (cfg->compare_memory)
+    bool summary = cfg->repeat > 1 || cfg->nmodes > 1;
+    if (cfg->compare_memory && summary)
+        print_summary(cfg, res, " in memory");
+    if (summary)
+        print_summary(cfg, mine, cfg->dir ? " on disk" : "");
+    if (cfg->nthreads > 1 && cfg->compare_memory)
         print_scaling(cfg, res, " in memory");
-    print_scaling(cfg, mine, cfg->dir ? " on disk" : "");
+    if (cfg->nthreads > 1)
+        print_scaling(cfg, mine, cfg->dir ? " on disk" : "");
     if (cfg->compare_memory)
         print_ratio(cfg, res, mine);
     return 0;
@@ -1551,6 +1622,14 @@ static void print_notes(const struct bench_config *cfg)
                "files were in the page cache.\n");
         return;
     }
+    if (cfg->workloads[0] == WL_REBALANCE) {
+        printf("\nrebalance: shares are of the gets the bench made, counted "
+               "per slot and mapped to\n  shards with warp_locate(); best = "
+               "max(1/shards, hottest slot's share); entropy is\n  the "
+               "report's normalised op entropy (ops_norm). No automatic "
+               "rebalance ran\n  (entropy_threshold=0).\n");
+        return;
+    }
     bool synced = cfg->dir != NULL && cfg->opts.fsync == WARP_FSYNC_ALWAYS &&
                   has_workload(cfg, WL_PUT);
     printf("\nlatency: one op in %d timed with clock_gettime(CLOCK_MONOTONIC), "
@@ -1559,14 +1638,19 @@ static void print_notes(const struct bench_config *cfg)
            "(<= 1.6%% error).\n",
            BENCH_SAMPLE, synced ? " (every put timed on disk)" : "",
            clock_overhead_ns());
-    for (unsigned w = 0; w < cfg->nworkloads; w++) {
-        if (cfg->workloads[w] == WL_BATCH) {
-            printf("batch: ops are keys, %d per warp_get_batch call; latency "
-                   "is per call.\n",
-                   BATCH_KEYS);
-            break;
-        }
-    }
+    if (has_workload(cfg, WL_BATCH))
+        printf("batch: ops are keys, %d per warp_get_batch call; latency is "
+               "per call.\n",
+               BATCH_KEYS);
+    if (has_workload(cfg, WL_MIXED))
+        printf("mixed: 70%% warp_get, 20%% warp_put, 10%% warp_get_batch of "
+               "an id's 4 related keys;\n  each is one op; latency mixes "
+               "the three.\n");
+    if (cfg->nmodes > 1)
+        printf("physics: the modes ran back to back on the same store "
+               "(warp_physics_set), their order\n  rotating each "
+               "repetition; vs off = ops/s / the off run's of the same "
+               "repetition.\n");
 }
 
 /* Open the JSON temporary file first, so a bad path fails before the
@@ -1585,6 +1669,23 @@ static FILE *json_open(const char *path, char **tmp_path)
     return f;
 }
 
+/* The report's shape for this configuration: how many results, passes
+ * and rebalance experiments. */
+static struct report report_shape(const struct bench_config *cfg)
+{
+    struct report rep = {.cfg = cfg};
+    if (cfg->workloads[0] == WL_RECOVER) {
+        rep.nres = 1;
+    } else if (cfg->workloads[0] == WL_REBALANCE) {
+        rep.nrb = cfg->repeat;
+        rep.nres = 2 * (size_t)cfg->repeat;
+    } else {
+        rep.passes = cfg->compare_memory ? 2 : 1;
+        rep.nres = rep.passes * pass_results(cfg);
+    }
+    return rep;
+}
+
 int bench_main(int argc, char **argv)
 {
     struct bench_config cfg;
@@ -1596,16 +1697,16 @@ int bench_main(int argc, char **argv)
     bool dir_ready = false, dir_created = false;
     char *tmp_path = NULL;
     FILE *json = NULL;
-    size_t nres = cfg.workloads[0] == WL_RECOVER
-                      ? 1
-                      : (size_t)cfg.nworkloads * cfg.nthreads *
-                            (cfg.compare_memory ? 2 : 1);
-    struct result *res = calloc(nres, sizeof *res);
+    struct report rep = report_shape(&cfg);
+    struct result *res = calloc(rep.nres, sizeof *res);
+    struct rebalance_result *rb = calloc(rep.nrb + 1, sizeof *rb);
     uint8_t *pattern = make_pattern(cfg.value_size);
-    if (res == NULL || pattern == NULL) {
+    if (res == NULL || rb == NULL || pattern == NULL) {
         fprintf(stderr, "warp bench: out of memory\n");
         goto out;
     }
+    rep.res = res;
+    rep.rb = rb;
     if (cfg.json_path != NULL &&
         (json = json_open(cfg.json_path, &tmp_path)) == NULL)
         goto out;
@@ -1618,13 +1719,12 @@ int bench_main(int argc, char **argv)
     }
 
     print_banner(&cfg);
-    if (run_passes(&cfg, pattern, res) != 0)
+    if (run_passes(&cfg, pattern, res, rb) != 0)
         goto out;
     print_notes(&cfg);
     status = 0;
     if (json != NULL) {
-        status =
-            write_json(json, tmp_path, cfg.json_path, res, nres, cfg.physics);
+        status = write_json(json, tmp_path, cfg.json_path, &rep);
         json = NULL;
     }
 out:
@@ -1638,6 +1738,7 @@ out:
         status = 1;
     free(tmp_path);
     free(pattern);
+    free(rb);
     free(res);
     return status;
 }

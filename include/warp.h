@@ -120,6 +120,27 @@ typedef struct warp_allocator {
  *                                0: none
  *   wal_segment_size  8388608    bytes per WAL segment file (64 KiB .. 1 GiB),
  *                                reserved on disk when the segment starts
+ *
+ * Physics (docs/PHYSICS.md):
+ *   physics           adaptive   off: a pure key-value path, no physics work.
+ *                                full: every access is observed. adaptive:
+ *                                accesses are sampled, the rate tuned to keep
+ *                                the physics thread within physics_cpu_budget.
+ *                                Also settable at run time: warp_physics_set().
+ *   physics_cpu_budget 0.05      adaptive mode's budget, in cores (0.001 .. 1)
+ *   physics_update_interval 1000 ms between the physics thread's rounds
+ *   entropy_monitoring_interval 5000  ms between entropy reports
+ *   temporal_half_life 3600000   ms for a key's access weight to halve
+ *   entropy_threshold 0.9        normalised operation entropy below which
+ *                                the rebalancer moves slots (0 .. 1; 0: never)
+ *   rebalance_cooldown 10000     ms between automatic rebalances
+ *   colocation        tags,rules how a key's routing id is found: `tags` (the
+ *                                part inside the first {...}, Redis's hash
+ *                                tags), `rules` (the id after the type prefix
+ *                                of a key that an entanglement rule names,
+ *                                user:42 -> 42), both, or `none`
+ *   entanglement_rules (upstream's six)  `src:*->dst:*,dst:*;...`, e.g.
+ *                                `user:*->profile:*,settings:*,sessions:*`
  */
 typedef enum warp_fsync {
     WARP_FSYNC_EVERYSEC = 0,
@@ -131,6 +152,21 @@ typedef enum warp_recovery_mode {
     WARP_RECOVERY_STRICT = 0,
     WARP_RECOVERY_SALVAGE = 1,
 } warp_recovery_mode;
+
+typedef enum warp_physics_mode {
+    WARP_PHYSICS_OFF = 0,
+    WARP_PHYSICS_ADAPTIVE = 1,
+    WARP_PHYSICS_FULL = 2,
+} warp_physics_mode;
+
+typedef enum warp_colocation {
+    WARP_COLOCATE_NONE = 0,
+    WARP_COLOCATE_TAGS = 1,
+    WARP_COLOCATE_RULES = 2,
+    WARP_COLOCATE_TAGS_RULES = 3,
+} warp_colocation;
+
+#define WARP_RULES_MAX 2048 /* bytes of entanglement_rules, with the NUL */
 
 typedef struct warp_options {
     uint32_t shards;
@@ -144,6 +180,15 @@ typedef struct warp_options {
     uint64_t checkpoint_interval; /* ms */
     uint64_t checkpoint_wal_bytes;
     uint64_t wal_segment_size;
+    warp_physics_mode physics;
+    double physics_cpu_budget;            /* cores */
+    uint64_t physics_update_interval;     /* ms */
+    uint64_t entropy_monitoring_interval; /* ms */
+    uint64_t temporal_half_life;          /* ms */
+    double entropy_threshold;             /* normalised, 0 .. 1 */
+    uint64_t rebalance_cooldown;          /* ms */
+    warp_colocation colocation;
+    char entanglement_rules[WARP_RULES_MAX];
 } warp_options;
 
 /* Fill `opts` with the defaults. Never fails. */
@@ -461,6 +506,154 @@ typedef int (*warp_foreach_fn)(void *ctx, const void *key, size_t klen,
  * may or may not be seen. Don't write to the store from fn. Returns
  * WARP_OK, WARP_EINVAL, or fn's nonzero result. */
 int warp_foreach(warp_db *db, warp_foreach_fn fn, void *ctx);
+
+/* ------------------------------------------------------------------------ */
+/* Physics (docs/PHYSICS.md)                                                  */
+/* ------------------------------------------------------------------------ */
+/*
+ * The data path only records facts (which slot and key were touched, by
+ * which kind of operation) into per-thread rings; the physics thread turns
+ * them into temporal weights, slot and shard mass, the entropy of the
+ * shards' load, the wormhole graph, and slot migrations. Every figure
+ * below is measured; none is a constant or a guess.
+ */
+
+/* Switch the physics mode at run time; safe while other threads work.
+ * Returns WARP_OK or WARP_EINVAL. */
+int warp_physics_set(warp_db *db, warp_physics_mode mode);
+warp_physics_mode warp_physics_get(const warp_db *db);
+const char *warp_physics_mode_name(warp_physics_mode m);
+int warp_physics_mode_parse(const char *s, warp_physics_mode *out);
+
+/* A key's lifecycle stage, from the time since its last access
+ * (upstream's thresholds): live < 1 h, recent < 48 h, historical < 30 d,
+ * deep_time beyond, or never observed since the store opened. */
+typedef enum warp_stage {
+    WARP_STAGE_LIVE = 0,
+    WARP_STAGE_RECENT = 1,
+    WARP_STAGE_HISTORICAL = 2,
+    WARP_STAGE_DEEP_TIME = 3,
+} warp_stage;
+#define WARP_STAGES 4
+const char *warp_stage_name(warp_stage s);
+
+typedef struct warp_cosmic_metrics {
+    uint64_t uptime_ms;
+    uint64_t gets, puts, deletes, batch_gets; /* observed (scaled by the
+                                               * sample rate in adaptive) */
+    warp_physics_mode mode;
+    double sample_rate;     /* fraction of accesses observed now */
+    uint64_t facts;         /* facts the physics thread has consumed */
+    uint64_t facts_dropped; /* facts lost to full rings */
+    uint64_t rounds;        /* physics rounds run */
+    double physics_cpu;     /* the physics thread's CPU, in cores, over its
+                             * last round (CLOCK_THREAD_CPUTIME_ID) */
+    double physics_cpu_total_s; /* its CPU seconds since open */
+    uint64_t tracked_keys;      /* keys with a temporal weight */
+    uint64_t stage_keys[WARP_STAGES]; /* keys per lifecycle stage; keys
+                                        * never observed count as deep_time */
+    uint64_t keys_unobserved;
+} warp_cosmic_metrics;
+
+/* Per-shard physics figures. `ops_rate` is the decayed operations per
+ * second observed; `mass` = ops_rate + bytes / 4096 (docs/PHYSICS.md). */
+typedef struct warp_shard_physics {
+    uint64_t items, bytes;
+    double ops_rate;
+    double mass;
+    uint32_t slots;
+} warp_shard_physics;
+
+int warp_cosmic_metrics_get(warp_db *db, warp_cosmic_metrics *m);
+int warp_shard_physics_get(warp_db *db, uint32_t shard, warp_shard_physics *s);
+
+typedef struct warp_entropy_metrics {
+    double items, bytes, ops;    /* Shannon entropy (bits) of the shards'
+                                  * shares of items, bytes and recent ops */
+    double items_norm, bytes_norm, ops_norm; /* divided by log2(shards) */
+    double trend;       /* least-squares slope of ops_norm per report */
+    double stability;   /* 1 - min(variance of ops_norm, 1) over history */
+    uint64_t reports;   /* reports made */
+    uint64_t rebalances;      /* rebalances that moved something */
+    uint64_t slots_moved;     /* in all rebalances */
+    uint64_t keys_moved;
+    uint64_t last_report_ms;  /* wall-clock time of the last report */
+} warp_entropy_metrics;
+
+int warp_entropy_metrics_get(warp_db *db, warp_entropy_metrics *m);
+
+/* What a rebalance did. */
+typedef struct warp_rebalance_report {
+    uint32_t slots_moved;
+    uint64_t keys_moved, bytes_moved;
+    double ops_norm_before, ops_norm_after; /* normalised op entropy, from
+                                             * the load the plan used */
+    double max_share_before, max_share_after; /* the busiest shard's share */
+    double best_share; /* max(1/shards, hottest slot's share) */
+    uint64_t micros;
+} warp_rebalance_report;
+
+/* Rebalance now from the load observed so far. With `force` it runs even
+ * when the entropy is above the threshold. Returns WARP_OK (the report
+ * says what moved, possibly nothing), WARP_EINVAL, or an I/O error from
+ * logging a move (then that slot did not move). */
+int warp_rebalance(warp_db *db, bool force, warp_rebalance_report *r);
+
+/* Move one slot to `shard` now, online: reads and writes of its keys go
+ * on, and every key keeps its value. With a data directory the move is
+ * logged before it takes effect and survives a crash at any moment; it
+ * waits for a running checkpoint, and with fsync=always it syncs the logs
+ * of both shards. Moving a slot to the shard that holds it does nothing.
+ * For tests and tools; the rebalancer calls the same code. Thread-safe.
+ * Returns WARP_OK, WARP_EINVAL (NULL db, slot >= WARP_SLOTS, or shard out
+ * of range), WARP_ETOOBIG (the slot's pairs exceed the 4 GiB a WAL record
+ * holds), WARP_ENOSPC, WARP_EIO or WARP_ENOMEM; on error the slot has not
+ * moved. */
+int warp_slot_move(warp_db *db, uint32_t slot, uint32_t shard);
+
+typedef struct warp_wormhole_metrics {
+    uint64_t edges;
+    double total_strength, max_strength;
+    uint64_t reinforcements, pruned;
+    uint64_t routes; /* warp_wormhole_route() calls answered */
+} warp_wormhole_metrics;
+
+int warp_wormhole_metrics_get(warp_db *db, warp_wormhole_metrics *m);
+
+/* The cheapest route between two slots through the wormhole graph (cost =
+ * sum of 1/strength; direct or multi-hop). Writes up to `max` slots of the
+ * path (from first, to last) into `path`, its length into *len and its
+ * cost into *cost. Returns WARP_OK, WARP_NOTFOUND (no path), WARP_EINVAL. */
+int warp_wormhole_route(warp_db *db, uint32_t from, uint32_t to,
+                        uint32_t *path, size_t max, size_t *len, double *cost);
+
+typedef struct warp_edge {
+    uint32_t slot;
+    double strength;
+} warp_edge;
+
+typedef struct warp_explain_info {
+    uint32_t shard, slot;
+    char routing_id[64]; /* the bytes the slot was hashed from (cut at 63) */
+    size_t routing_id_len;
+    warp_class klass; /* from the key's hints, or the default */
+    bool exists;
+    bool observed;     /* it has a temporal weight */
+    warp_stage stage;
+    double weight;          /* decayed access count, now */
+    uint64_t last_access_ms; /* ms since the epoch; 0 if never observed */
+    const char *tier;       /* "event_horizon" until tiers land */
+    warp_edge edges[4];     /* its slot's strongest wormholes */
+    size_t nedges;
+} warp_explain_info;
+
+int warp_explain(warp_db *db, const void *key, size_t klen,
+                 warp_explain_info *e);
+
+/* All of the above as one JSON object (cosmic_metrics, entropy_metrics,
+ * wormholes, shards), malloc'd; free with warp_free(). Returns WARP_OK,
+ * WARP_EINVAL or WARP_ENOMEM. */
+int warp_metrics_json(warp_db *db, char **json);
 
 #ifdef __cplusplus
 }

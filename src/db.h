@@ -9,12 +9,15 @@
 #include <stdint.h>
 
 #include "mem.h"
+#include "route.h"
+#include "rules.h"
 #include "shard.h"
 #include "slab.h"
 #include "table.h"
 #include "warp.h"
 
 typedef struct persist persist;
+typedef struct physics physics;
 
 struct warp_db {
     warp_options opts;
@@ -26,6 +29,16 @@ struct warp_db {
     persist *p; /* the data directory, or NULL in memory */
     _Atomic uint16_t slot_shard[WARP_SLOTS]; /* the slot table */
     table_root slots[WARP_SLOTS];            /* each slot's tables */
+    /* each slot's live keys and their key + value bytes; written by the
+     * slot's writer (under its shard's lock), read by anyone */
+    _Atomic uint32_t slot_keys[WARP_SLOTS];
+    _Atomic uint64_t slot_bytes[WARP_SLOTS];
+    /* each slot's generation: 0 at creation, +1 per move (migrate.c);
+     * written under the owning shard's lock by a move or by recovery */
+    _Atomic uint64_t slot_gen[WARP_SLOTS];
+    rules rules; /* parsed opts.entanglement_rules */
+    route_cfg route;
+    physics *phys; /* the physics engine (physics.c) */
 };
 
 _Static_assert(WARP_SLOTS <= 1u << 16, "slot_shard holds 16-bit ids");
@@ -35,6 +48,18 @@ static inline uint32_t db_slot_shard(const warp_db *db, uint32_t slot)
     return atomic_load_explicit(&((warp_db *)db)->slot_shard[slot],
                                 memory_order_acquire);
 }
+
+/* The slot of `key` (hash `h`) under the store's co-location. */
+static inline uint32_t db_key_slot(const warp_db *db, const void *key,
+                                   size_t klen, uint64_t h)
+{
+    return route_key_slot(&db->route, key, klen, h);
+}
+
+/* Whether `key` exists, and if so its placement, without counting it as
+ * an access (for introspection). */
+bool db_key_placement(warp_db *db, const void *key, size_t klen,
+                      warp_placement *where);
 
 /* Apply a put or delete to memory only, as WAL replay and snapshot loading
  * do: no log, no durability wait. Returns WARP_OK or WARP_ENOMEM. */

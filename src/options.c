@@ -15,19 +15,30 @@
 
 #include "item.h"
 #include "options.h"
+#include "rules.h"
 
-typedef enum { OPT_U32, OPT_U64, OPT_BOOL, OPT_ENUM } opt_kind;
+typedef enum {
+    OPT_U32,
+    OPT_U64,
+    OPT_BOOL,
+    OPT_ENUM,
+    OPT_DOUBLE,
+    OPT_STR
+} opt_kind;
 
 typedef struct opt_desc {
     const char *name;
     size_t offset;
     opt_kind kind;
-    uint64_t min, max;
+    uint64_t min, max;        /* OPT_DOUBLE: thousandths; OPT_STR: bytes */
     const char *const *names; /* OPT_ENUM: value i is names[i] */
 } opt_desc;
 
 static const char *const fsync_names[] = {"everysec", "always", "never", NULL};
 static const char *const recovery_names[] = {"strict", "salvage", NULL};
+static const char *const physics_names[] = {"off", "adaptive", "full", NULL};
+static const char *const colocation_names[] = {"none", "tags", "rules",
+                                               "tags,rules", NULL};
 
 /* Every option settable by name: X(field, kind, min, max). */
 #define WARP_OPTIONS(X)                                                        \
@@ -39,7 +50,16 @@ static const char *const recovery_names[] = {"strict", "salvage", NULL};
     X(recovery, OPT_ENUM, 0, 1, recovery_names)                                \
     X(checkpoint_interval, OPT_U64, 0, UINT64_MAX, NULL)                       \
     X(checkpoint_wal_bytes, OPT_U64, 0, UINT64_MAX, NULL)                      \
-    X(wal_segment_size, OPT_U64, 64u << 10, 1u << 30, NULL)
+    X(wal_segment_size, OPT_U64, 64u << 10, 1u << 30, NULL)                    \
+    X(physics, OPT_ENUM, 0, 2, physics_names)                                  \
+    X(physics_cpu_budget, OPT_DOUBLE, 1, 1000, NULL)                           \
+    X(physics_update_interval, OPT_U64, 10, 3600000, NULL)                     \
+    X(entropy_monitoring_interval, OPT_U64, 10, 86400000, NULL)                \
+    X(temporal_half_life, OPT_U64, 1, UINT64_MAX, NULL)                        \
+    X(entropy_threshold, OPT_DOUBLE, 0, 1000, NULL)                            \
+    X(rebalance_cooldown, OPT_U64, 0, UINT64_MAX, NULL)                        \
+    X(colocation, OPT_ENUM, 0, 3, colocation_names)                            \
+    X(entanglement_rules, OPT_STR, 0, WARP_RULES_MAX - 1, NULL)
 
 #define OPT_DESC(field, kind, lo, hi, names)                                   \
     {#field, offsetof(warp_options, field), kind, lo, hi, names},
@@ -64,6 +84,16 @@ void warp_options_init(warp_options *o)
     o->checkpoint_interval = 300000;
     o->checkpoint_wal_bytes = 256u << 20;
     o->wal_segment_size = 8u << 20;
+    o->physics = WARP_PHYSICS_ADAPTIVE;
+    o->physics_cpu_budget = 0.05;
+    o->physics_update_interval = 1000;
+    o->entropy_monitoring_interval = 5000;
+    o->temporal_half_life = 3600000;
+    o->entropy_threshold = 0.9;
+    o->rebalance_cooldown = 10000;
+    o->colocation = WARP_COLOCATE_TAGS_RULES;
+    snprintf(o->entanglement_rules, sizeof(o->entanglement_rules), "%s",
+             RULES_DEFAULT);
 }
 
 static const opt_desc *find_opt(const char *name)
@@ -115,6 +145,23 @@ static int parse_u64(const char *s, uint64_t *out)
 
 static int parse_bool(const char *s, uint64_t *out);
 
+/* A non-negative decimal fraction, as thousandths ("0.05" -> 50), so that
+ * doubles share the integer range checks. Finer digits must be zero. */
+static int parse_thousandths(const char *s, uint64_t *out)
+{
+    char *end;
+    double d;
+
+    if ((*s < '0' || *s > '9') && *s != '.')
+        return -1;
+    errno = 0;
+    d = strtod(s, &end);
+    if (errno || *end || d < 0 || d > 1e12)
+        return -1;
+    *out = (uint64_t)(d * 1000 + 0.5);
+    return 0;
+}
+
 static int parse_enum(const char *s, const char *const *names, uint64_t *out)
 {
     for (uint64_t i = 0; names[i]; i++)
@@ -131,6 +178,11 @@ static int parse_value(const opt_desc *d, const char *value, uint64_t *v)
         return parse_bool(value, v);
     case OPT_ENUM:
         return parse_enum(value, d->names, v);
+    case OPT_DOUBLE:
+        return parse_thousandths(value, v);
+    case OPT_STR:
+        *v = strlen(value);
+        return rules_check(value) ? -1 : 0;
     default:
         return parse_u64(value, v);
     }
@@ -176,6 +228,12 @@ int warp_options_set(warp_options *o, const char *name, const char *value)
     case OPT_ENUM:
         *(int *)field = (int)v;
         break;
+    case OPT_DOUBLE:
+        *(double *)field = strtod(value, NULL);
+        break;
+    case OPT_STR:
+        memcpy(field, value, v + 1);
+        break;
     }
     return WARP_OK;
 }
@@ -209,6 +267,12 @@ int warp_options_get(const warp_options *o, const char *name, char *buf,
                 : snprintf(buf, cap, "%d", v);
         break;
     }
+    case OPT_DOUBLE:
+        n = snprintf(buf, cap, "%g", *(const double *)field);
+        break;
+    case OPT_STR:
+        n = snprintf(buf, cap, "%s", field);
+        break;
     }
     return n >= 0 && (size_t)n < cap ? WARP_OK : WARP_ERANGE;
 }
@@ -235,6 +299,18 @@ int warp_options_check(const warp_options *o)
             break;
         case OPT_ENUM:
             v = (uint64_t)(int64_t) * (const int *)field;
+            break;
+        case OPT_DOUBLE: {
+            double d = *(const double *)field;
+            if (!(d >= 0 && d <= 1e12)) /* NaN too */
+                return WARP_EINVAL;
+            v = (uint64_t)(d * 1000 + 0.5);
+            break;
+        }
+        case OPT_STR:
+            v = strnlen(field, WARP_RULES_MAX);
+            if (v == WARP_RULES_MAX || rules_check(field))
+                return WARP_EINVAL;
             break;
         }
         if (v < opts_table[i].min || v > opts_table[i].max)

@@ -33,11 +33,18 @@
  *   whose record a sync covered is applied even if a later sync fails.
 
  * CHECKPOINT (per shard, while reads and writes go on)
+ *   Checkpoints and slot moves (migrate.c) take checkpoint_lock, so they
+ *   never overlap: a snapshot sees a fixed set of slots and generations.
+ *   If a move logged an image since the last sync of every log, the
+ *   checkpoint syncs every log first: the shard a slot left writes a
+ *   snapshot without it and drops the WAL that held it, so its image in
+ *   the other shard's log must be durable before that.
  *   1. Under the shard lock, switch its WAL to a new segment N. Every
  *      record before N is applied to memory by then (with fsync=always,
  *      the switch synced them, and the shard's pending writes apply).
- *   2. Without the lock, write every pair of the shard's slots to the
- *      snapshot for N, a slot at a time inside an epoch section. Writes
+ *   2. Without the lock, write the generations of the shard's moved slots,
+ *      then every pair of its slots, to the snapshot for N, a slot at a
+ *      time inside an epoch section. Writes
  *      that land meanwhile may or may not be in it: they are in the WAL
  *      from N on, and replaying them over the snapshot gives their final
  *      value (a put replays as itself, a delete as itself).
@@ -45,6 +52,13 @@
  *      N and the older snapshots.
  *   A crash at any point leaves either the old snapshot with all the WAL
  *   after it, or the new snapshot with the WAL after it.
+ *
+ * RECOVERY
+ *   Shards recover in parallel: each loads its newest snapshot and replays
+ *   its WAL from the snapshot's segment. A slot that moved has pairs in
+ *   several shards' files; every pair goes through the per-slot generation
+ *   rule of migrate.c (the highest claim wins, older pairs are dropped),
+ *   which also rebuilds the slot table.
  */
 #include "persist.h"
 
@@ -69,6 +83,8 @@
 #include "db.h"
 #include "epoch.h"
 #include "io.h"
+#include "migrate.h"
+#include "rules.h"
 #include "snapshot.h"
 #include "wal.h"
 
@@ -99,8 +115,11 @@ struct persist {
     bool thread_started, stop;
     pthread_mutex_t bg_lock;
     pthread_cond_t bg_cond;
-    pthread_mutex_t checkpoint_lock; /* one checkpoint at a time */
+    pthread_mutex_t checkpoint_lock; /* one checkpoint or slot move at a
+                                      * time */
     uint64_t wal_at_checkpoint;      /* wal bytes when the last one began */
+    bool image_unsynced; /* a slot move logged an image that no sync has
+                          * covered yet; under checkpoint_lock */
 
     _Atomic uint64_t syncs, synced_writes, checkpoints, last_checkpoint_ms,
         sync_errors;
@@ -176,14 +195,73 @@ static const char *fsync_name(warp_fsync f)
                                    : "everysec";
 }
 
+static const char *const colocation_names[] = {"none", "tags", "rules",
+                                               "tags,rules"};
+
+/* `s` as the inside of a JSON string: quotes, backslashes and control
+ * characters escaped. */
+static void json_escape(char *out, size_t cap, const char *s)
+{
+    size_t n = 0;
+
+    for (; *s && n + 7 < cap; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\')
+            n += (size_t)snprintf(out + n, cap - n, "\\%c", c);
+        else if (c < 0x20)
+            n += (size_t)snprintf(out + n, cap - n, "\\u%04x", c);
+        else
+            out[n++] = (char)c;
+    }
+    out[n] = '\0';
+}
+
+/* The JSON string after "key": in `text`, unescaped into out; 0 or -1. */
+static int json_str(const char *text, const char *key, char *out, size_t cap)
+{
+    char pat[64];
+    const char *at;
+    size_t n = 0;
+
+    snprintf(pat, sizeof(pat), "\"%s\": \"", key);
+    if (!(at = strstr(text, pat)))
+        return -1;
+    for (at += strlen(pat); *at && *at != '"'; at++) {
+        char c = *at;
+        if (c == '\\') {
+            at++;
+            if (*at == 'u') {
+                unsigned v;
+                if (sscanf(at + 1, "%4x", &v) != 1)
+                    return -1;
+                c = (char)v;
+                at += 4;
+            } else {
+                c = *at;
+            }
+            if (!c)
+                return -1;
+        }
+        if (n + 1 >= cap)
+            return -1;
+        out[n++] = c;
+    }
+    if (*at != '"')
+        return -1;
+    out[n] = '\0';
+    return 0;
+}
+
 static int manifest_write(persist *p, const warp_options *o)
 {
-    char path[4096], tmp[4100], when[32], body[2048];
+    char path[4096], tmp[4100], when[32], body[8192];
+    char rules_json[2 * WARP_RULES_MAX + 8];
     time_t t = time(NULL);
     struct tm tm;
     int fd, n, rc = WARP_OK;
 
     strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    json_escape(rules_json, sizeof(rules_json), o->entanglement_rules);
     n = snprintf(body, sizeof(body),
                  "{\n"
                  "  \"format\": \"warpengine\",\n"
@@ -198,7 +276,9 @@ static int manifest_write(persist *p, const warp_options *o)
                  "    \"fsync\": \"%s\",\n"
                  "    \"wal_segment_size\": %" PRIu64 ",\n"
                  "    \"max_key_size\": %" PRIu32 ",\n"
-                 "    \"max_value_size\": %" PRIu64 "\n"
+                 "    \"max_value_size\": %" PRIu64 ",\n"
+                 "    \"colocation\": \"%s\",\n"
+                 "    \"entanglement_rules\": \"%s\"\n"
                  "  },\n"
                  "  \"cosmic_constants\": {\n"
                  "    \"planck_time_ns\": 5.39e-26,\n"
@@ -210,7 +290,8 @@ static int manifest_write(persist *p, const warp_options *o)
                  MANIFEST_VERSION, WARP_VERSION_MAJOR, WARP_VERSION_MINOR,
                  WARP_VERSION_PATCH, when, now_ms(), o->shards, WARP_SLOTS,
                  fsync_name(o->fsync), o->wal_segment_size, o->max_key_size,
-                 o->max_value_size);
+                 o->max_value_size, colocation_names[o->colocation & 3],
+                 rules_json);
     snprintf(path, sizeof(path), "%s/universe.manifest", p->dir);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     fd = io->open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -235,10 +316,14 @@ static long long json_int(const char *text, const char *key)
     return strtoll(at + strlen(pat), NULL, 10);
 }
 
-/* Read the manifest: 1 and *shards if it exists, 0 if not, or an error. */
-static int manifest_read(persist *p, uint32_t *shards)
+/* Read the manifest: 1 and *shards if it exists, 0 if not, or an error.
+ * Routing is fixed at creation like the shard count (a slot that moved
+ * holds its keys by the routing that placed them): the manifest's
+ * colocation and rules replace the options'. A manifest from before they
+ * were recorded leaves the options as they are; no slot moved then. */
+static int manifest_read(persist *p, uint32_t *shards, warp_options *o)
 {
-    char path[4096], text[4096];
+    char path[4096], text[8192], name[16];
     int fd;
     ssize_t n;
     long long v, sh;
@@ -261,6 +346,20 @@ static int manifest_read(persist *p, uint32_t *shards)
         return WARP_ECORRUPT;
     }
     *shards = (uint32_t)sh;
+    if (json_str(text, "colocation", name, sizeof(name)) == 0) {
+        int c = -1;
+        for (int i = 0; i < 4; i++)
+            if (strcmp(name, colocation_names[i]) == 0)
+                c = i;
+        if (c < 0 || json_str(text, "entanglement_rules", o->entanglement_rules,
+                              sizeof(o->entanglement_rules)) ||
+            rules_check(o->entanglement_rules)) {
+            persist_set_open_error("%s: bad colocation or entanglement_rules",
+                                   path);
+            return WARP_ECORRUPT;
+        }
+        o->colocation = (warp_colocation)c;
+    }
     return 1;
 }
 
@@ -347,7 +446,7 @@ int persist_begin(warp_db *db, const char *path, uint32_t *shards)
     if ((rc = make_dir(p->waldir)) || (rc = make_dir(p->snapdir)))
         goto fail;
     remove_leftovers(p);
-    rc = manifest_read(p, shards);
+    rc = manifest_read(p, shards, &db->opts);
     if (rc == 0) {
         warp_options o = db->opts;
         o.shards = *shards;
@@ -368,27 +467,17 @@ fail:
 
 /* --- recovery ------------------------------------------------------------- */
 
-static int replay_record(void *ctx, const wal_record *r)
-{
-    warp_db *db = ctx;
-
-    if (r->op == WAL_OP_PUT)
-        return db_apply_put(db, r->key, r->klen, r->val, r->vlen, r->hints);
-    return db_apply_del(db, r->key, r->klen);
-}
-
-static int load_pair(void *ctx, const void *key, uint32_t klen, const void *val,
-                     uint32_t vlen, uint8_t hints)
-{
-    return db_apply_put(ctx, key, klen, val, vlen, hints);
-}
-
+/* Snapshot pairs and WAL records go through the slot generation rule of
+ * migrate.c (migrate_replay_*): the shards recover in parallel, and a slot
+ * that moved has pairs in several shards' files; the highest generation
+ * wins, whichever shard's replay reaches it first. */
 typedef struct shard_recovery {
     warp_db *db;
     uint32_t shard;
     int rc;
     uint64_t snap_records;
     wal_replay_stats st;
+    mig_recovery *mig;
 } shard_recovery;
 
 /* Recover one shard: its newest snapshot, then its WAL. */
@@ -401,16 +490,18 @@ static void recover_shard(shard_recovery *r)
     size_t n;
     char path[4096];
     snap_load_stats ls;
+    mig_log log;
 
+    migrate_log_init(&log, db, r->mig, r->shard);
     r->rc = io_list_numbers(p->snapdir, ".snap", r->shard, &segs, &n);
     if (r->rc)
-        return;
+        goto out;
     if (n) {
         from = segs[n - 1]; /* the newest */
         snap_path(path, sizeof(path), p->snapdir, r->shard, from);
         r->rc = snap_load(path, r->shard, from,
-                          db->opts.recovery == WARP_RECOVERY_SALVAGE, load_pair,
-                          db, &ls);
+                          db->opts.recovery == WARP_RECOVERY_SALVAGE,
+                          migrate_replay_pair, migrate_replay_claim, &log, &ls);
         r->snap_records = ls.records;
         r->st.skipped_bytes += ls.skipped_bytes;
         r->st.skipped_gaps += ls.skipped_blocks;
@@ -424,15 +515,19 @@ static void recover_shard(shard_recovery *r)
     }
     free(segs);
     if (r->rc)
-        return;
+        goto out;
     r->rc =
         wal_recover(&sh->wal, p->waldir, r->shard, db->opts.wal_segment_size,
                     db->opts.fsync == WARP_FSYNC_ALWAYS  ? WAL_SYNC_NOW
                     : db->opts.fsync == WARP_FSYNC_NEVER ? WAL_SYNC_NONE
                                                          : WAL_SYNC_LATER,
                     from, db->opts.recovery == WARP_RECOVERY_SALVAGE,
-                    replay_record, db, &r->st);
+                    migrate_replay_record, &log, &r->st);
     sh->logged = sh->wal.dir != NULL;
+out:
+    if (r->rc && !r->st.error[0] && log.error[0])
+        snprintf(r->st.error, sizeof(r->st.error), "%s", log.error);
+    migrate_log_end(&log);
 }
 
 typedef struct recovery_pool {
@@ -461,19 +556,24 @@ static int recover_all(warp_db *db, shard_recovery *rs)
     uint32_t workers = cpus > 1 ? (uint32_t)cpus : 1;
     pthread_t th[16];
     uint32_t started = 0;
+    mig_recovery *mig;
+    int rc = migrate_recovery_begin(&mig);
 
+    if (rc)
+        return rc;
     if (workers > 16)
         workers = 16;
     if (workers > db->nshards)
         workers = db->nshards;
     for (uint32_t i = 0; i < db->nshards; i++)
-        rs[i] = (shard_recovery){.db = db, .shard = i};
+        rs[i] = (shard_recovery){.db = db, .shard = i, .mig = mig};
     for (; started + 1 < workers; started++)
         if (pthread_create(&th[started], NULL, recovery_worker, &pool))
             break;
     recovery_worker(&pool);
     for (uint32_t i = 0; i < started; i++)
         pthread_join(th[i], NULL);
+    migrate_recovery_end(mig);
     for (uint32_t i = 0; i < db->nshards; i++)
         if (rs[i].rc) {
             if (rs[i].st.error[0])
@@ -694,21 +794,44 @@ static void snap_item(void *arg, const item *it)
                      hints_pack(item_access(it), item_priority(it)));
 }
 
+/* The slots shard `id` holds at a generation above 0, into gens (room
+ * for WARP_SLOTS); returns how many. No slot moves meanwhile: the caller
+ * holds checkpoint_lock. */
+static uint32_t shard_gens(const warp_db *db, uint32_t id, snap_gen *gens)
+{
+    uint32_t n = 0;
+
+    for (uint32_t s = 0; s < WARP_SLOTS; s++) {
+        uint64_t g =
+            atomic_load_explicit(&db->slot_gen[s], memory_order_relaxed);
+        if (g && db_slot_shard(db, s) == id)
+            gens[n++] = (snap_gen){.slot = s, .gen = g};
+    }
+    return n;
+}
+
 static int checkpoint_shard(warp_db *db, uint32_t id, uint64_t *records)
 {
     persist *p = db->p;
     shard *sh = &db->shards[id];
     snap_ctx c = {0};
     uint64_t seg, *segs;
+    snap_gen *gens;
     size_t n;
     int rc;
 
+    if (!(gens = malloc(WARP_SLOTS * sizeof(*gens))))
+        return WARP_ENOMEM;
     pthread_mutex_lock(&sh->lock);
     rc = wal_switch(&sh->wal, &seg);
     if (rc == WARP_OK && db->opts.fsync == WARP_FSYNC_ALWAYS)
         db_settle(db, sh, WARP_OK); /* synced by the switch */
     pthread_mutex_unlock(&sh->lock);
-    if (rc || (rc = snap_begin(&c.w, p->snapdir, id, seg)))
+    if (rc == WARP_OK)
+        rc = snap_begin(&c.w, p->snapdir, id, seg, gens,
+                        shard_gens(db, id, gens));
+    free(gens);
+    if (rc)
         return rc;
     for (uint32_t s = 0; s < WARP_SLOTS && c.rc == WARP_OK; s++) {
         if (db_slot_shard(db, s) != id)
@@ -749,6 +872,23 @@ static uint64_t wal_bytes(const warp_db *db)
     return n;
 }
 
+/* Make every image logged so far durable. everysec: a sync of every log
+ * covers the segments they left behind too. never: a segment left behind
+ * was closed unsynced, so sync the WAL's whole file system. */
+static int sync_images(warp_db *db)
+{
+    int fd, rc = WARP_OK;
+
+    if (db->opts.fsync != WARP_FSYNC_NEVER)
+        return sync_all(db);
+    if ((fd = io->open(db->p->waldir, O_RDONLY | O_DIRECTORY, 0)) < 0)
+        return io_error(errno);
+    if (io->syncfs(fd) < 0)
+        rc = io_error(errno);
+    io->close(fd);
+    return rc;
+}
+
 int persist_checkpoint(warp_db *db)
 {
     persist *p = db->p;
@@ -757,6 +897,11 @@ int persist_checkpoint(warp_db *db)
 
     pthread_mutex_lock(&p->checkpoint_lock);
     p->wal_at_checkpoint = wal_bytes(db);
+    /* A slot that moved out of a shard whose new snapshot leaves it out
+     * lives on in its image only: that must be durable before the
+     * snapshot lets the old WAL go. */
+    if (p->image_unsynced && (rc = sync_images(db)) == WARP_OK)
+        p->image_unsynced = false;
     for (uint32_t i = 0; i < db->nshards && rc == WARP_OK; i++) {
         uint64_t r = 0;
         rc = checkpoint_shard(db, i, &r);
@@ -771,6 +916,35 @@ int persist_checkpoint(warp_db *db)
         plog(p, "checkpoint failed: %s", warp_strerror(rc));
     }
     pthread_mutex_unlock(&p->checkpoint_lock);
+    return rc;
+}
+
+/* --- slot moves ----------------------------------------------------------- */
+
+void persist_move_begin(warp_db *db)
+{
+    pthread_mutex_lock(&db->p->checkpoint_lock);
+}
+
+void persist_move_end(warp_db *db, bool logged)
+{
+    persist *p = db->p;
+
+    if (logged && db->opts.fsync != WARP_FSYNC_ALWAYS)
+        p->image_unsynced = true;
+    pthread_mutex_unlock(&p->checkpoint_lock);
+}
+
+int persist_sync_log(warp_db *db, uint32_t id)
+{
+    wal *w = &db->shards[id].wal;
+    int rc = wal_sync_many(&w, 1);
+
+    atomic_fetch_add(&db->p->syncs, 1);
+    if (rc) {
+        atomic_fetch_add(&db->p->sync_errors, 1);
+        plog(db->p, "sync failed: %s", warp_strerror(rc));
+    }
     return rc;
 }
 
@@ -889,7 +1063,8 @@ int warp_check(const char *path, warp_check_report *r)
     for (size_t i = 0; i < n; i++) {
         snap_load_stats ls;
         snap_path(file, sizeof(file), sub, v[i].shard, v[i].num);
-        rc = snap_load(file, v[i].shard, v[i].num, false, NULL, NULL, &ls);
+        rc =
+            snap_load(file, v[i].shard, v[i].num, false, NULL, NULL, NULL, &ls);
         r->snapshots++;
         r->snapshot_records += ls.records;
         if (rc)

@@ -9,6 +9,7 @@
 #ifndef WARP_PERSIST_H
 #define WARP_PERSIST_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "warp.h"
@@ -35,6 +36,17 @@ uint64_t persist_commit_ticket(warp_db *db);
 /* Wait until ticket `t`'s group is settled: every write queued with it
  * is applied or failed (see db_settle()). Hold no lock. */
 void persist_commit_wait(warp_db *db, uint64_t t);
+
+/* Slot moves (migrate.c). A move runs between these two calls, which
+ * hold off checkpoints and other moves. `logged`: the move appended a
+ * SLOT_IMAGE, which (unless fsync=always synced it) the next checkpoint
+ * syncs before it may drop any log. */
+void persist_move_begin(warp_db *db);
+void persist_move_end(warp_db *db, bool logged);
+
+/* Sync shard `id`'s log now. Its lock held. Returns WARP_OK or the
+ * error. */
+int persist_sync_log(warp_db *db, uint32_t id);
 
 /* A checkpoint of every shard now. */
 int persist_checkpoint(warp_db *db);

@@ -8,12 +8,21 @@
  * LAYOUT (little-endian)
  *   header, 64 bytes
  *     0   8  magic "WARPSNP1"
- *     8   4  format version (1)
+ *     8   4  format version (2; version 1 has no generations block and
+ *            is read with every slot at generation 0)
  *     12  4  shard
  *     16  8  WAL segment to replay from
  *     24  8  creation time, ms since the epoch
  *     32  28 reserved, zero
  *     60  4  checksum: low 32 bits of XXH3-64 over bytes 0-59
+ *   slot generations (version 2; always present, right after the header)
+ *     0   4  tag "GEN1"
+ *     4   4  payload length: 12 x count
+ *     8   4  count
+ *     12  4  checksum of the payload (low 32 bits of XXH3-64)
+ *     16     payload: count x (u32 slot, u64 generation): every slot the
+ *            shard held at a generation above 0 (migrate.c); a slot that
+ *            is not listed, and every pair of it below, is at generation 0
  *   blocks, each
  *     0   4  tag "BLK1"
  *     4   4  payload length
@@ -25,7 +34,8 @@
  *     0   4  tag "END1"
  *     4   4  reserved, zero
  *     8   8  total records
- *     16  8  total blocks
+ *     16  8  total blocks (record blocks; the generations block is not
+ *            counted)
  *     24  4  reserved, zero
  *     28  4  checksum of bytes 0-27
  *
@@ -54,16 +64,19 @@
 #include "io.h"
 #include "warp.h"
 
-#define SNAP_VERSION 1
-#define SNAP_HEADER  64
-#define BLOCK_HEADER 16
-#define TRAILER      32
-#define BLOCK_TARGET (64u << 10)
-#define REC_HEADER   9
+#define SNAP_VERSION     2
+#define SNAP_VERSION_MIN 1 /* the oldest still read */
+#define GEN_ENTRY        12
+#define SNAP_HEADER      64
+#define BLOCK_HEADER     16
+#define TRAILER          32
+#define BLOCK_TARGET     (64u << 10)
+#define REC_HEADER       9
 
 static const char snap_magic[8] = {'W', 'A', 'R', 'P', 'S', 'N', 'P', '1'};
 static const char blk_tag[4] = {'B', 'L', 'K', '1'};
 static const char end_tag[4] = {'E', 'N', 'D', '1'};
+static const char gen_tag[4] = {'G', 'E', 'N', '1'};
 
 struct snap_writer {
     int fd;
@@ -88,8 +101,33 @@ void snap_path(char *buf, size_t cap, const char *dir, uint32_t shard,
 
 /* --- writing -------------------------------------------------------------- */
 
+/* Write the slot generations block at w->off. */
+static int write_gens(snap_writer *w, const snap_gen *gens, uint32_t n)
+{
+    size_t len = (size_t)n * GEN_ENTRY;
+    unsigned char *b = malloc(BLOCK_HEADER + len);
+    int rc = WARP_OK;
+
+    if (!b)
+        return WARP_ENOMEM;
+    for (uint32_t i = 0; i < n; i++) {
+        wr32(b + BLOCK_HEADER + (size_t)i * GEN_ENTRY, gens[i].slot);
+        wr64(b + BLOCK_HEADER + (size_t)i * GEN_ENTRY + 4, gens[i].gen);
+    }
+    memcpy(b, gen_tag, 4);
+    wr32(b + 4, (uint32_t)len);
+    wr32(b + 8, n);
+    wr32(b + 12, checksum(b + BLOCK_HEADER, len));
+    if (io_write_all(w->fd, b, BLOCK_HEADER + len, (off_t)w->off) < 0)
+        rc = io_error(errno);
+    else
+        w->off += BLOCK_HEADER + len;
+    free(b);
+    return rc;
+}
+
 int snap_begin(snap_writer **out, const char *dir, uint32_t shard,
-               uint64_t wal_seg)
+               uint64_t wal_seg, const snap_gen *gens, uint32_t n)
 {
     snap_writer *w = calloc(1, sizeof(*w));
     unsigned char h[SNAP_HEADER] = {0};
@@ -124,6 +162,10 @@ int snap_begin(snap_writer **out, const char *dir, uint32_t shard,
         return rc;
     }
     w->off = SNAP_HEADER;
+    if ((rc = write_gens(w, gens, n))) {
+        snap_abort(w);
+        return rc;
+    }
     *out = w;
     return WARP_OK;
 }
@@ -295,6 +337,19 @@ static uint64_t next_tag(loader *l, uint64_t from)
     return l->size;
 }
 
+/* Make room for `len` bytes in the loader's buffer. */
+static int loader_room(loader *l, size_t len)
+{
+    if (len > l->cap) {
+        unsigned char *nb = realloc(l->buf, len);
+        if (!nb)
+            return WARP_ENOMEM;
+        l->buf = nb;
+        l->cap = len;
+    }
+    return WARP_OK;
+}
+
 /* Load the block at *off and advance *off past it (or, under salvage, past
  * the damage). Returns WARP_OK, or an error that stops the load. */
 static int load_block(loader *l, uint64_t *off, snap_apply_fn apply, void *ctx,
@@ -318,13 +373,8 @@ static int load_block(loader *l, uint64_t *off, snap_apply_fn apply, void *ctx,
     }
     if (rc)
         return rc;
-    if (len > l->cap) {
-        unsigned char *nb = realloc(l->buf, len);
-        if (!nb)
-            return WARP_ENOMEM;
-        l->buf = nb;
-        l->cap = len;
-    }
+    if ((rc = loader_room(l, len)))
+        return rc;
     *off = at + BLOCK_HEADER + len;
     if ((rc = read_at(l, l->buf, len, at + BLOCK_HEADER)))
         return rc;
@@ -340,13 +390,53 @@ static int load_block(loader *l, uint64_t *off, snap_apply_fn apply, void *ctx,
     return WARP_OK;
 }
 
+/* Load the slot generations block at *off and advance *off past it (or,
+ * under salvage, past the damage). Returns WARP_OK, or an error that
+ * stops the load. */
+static int load_gens(loader *l, uint64_t *off, snap_gen_fn gen, void *ctx)
+{
+    unsigned char b[BLOCK_HEADER];
+    uint64_t at = *off, len = 0;
+    int rc = read_at(l, b, sizeof(b), at);
+
+    if (rc == WARP_OK) {
+        len = rd32(b + 4);
+        if (memcmp(b, gen_tag, 4) || len != (uint64_t)rd32(b + 8) * GEN_ENTRY ||
+            at + BLOCK_HEADER + len > l->size)
+            rc = WARP_ECORRUPT;
+    }
+    if (rc == WARP_ECORRUPT) { /* the header itself is damaged */
+        uint64_t next = next_tag(l, at + 1);
+        *off = next;
+        return damage(l, at, next - at, "bad slot generations block");
+    }
+    if (rc || (rc = loader_room(l, len)))
+        return rc;
+    *off = at + BLOCK_HEADER + len;
+    if ((rc = read_at(l, l->buf, len, at + BLOCK_HEADER)))
+        return rc;
+    if (checksum(l->buf, len) != rd32(b + 12))
+        return damage(l, at, BLOCK_HEADER + len,
+                      "checksum mismatch in slot generations");
+    for (uint64_t o = 0; o < len; o += GEN_ENTRY)
+        if (rd32(l->buf + o) >= WARP_SLOTS)
+            return damage(l, at, BLOCK_HEADER + len,
+                          "slot out of range in slot generations");
+    for (uint64_t o = 0; gen && o < len; o += GEN_ENTRY)
+        if ((rc = gen(ctx, rd32(l->buf + o), rd64(l->buf + o + 4))))
+            return rc;
+    return WARP_OK;
+}
+
 int snap_load(const char *path, uint32_t shard, uint64_t wal_seg, bool salvage,
-              snap_apply_fn apply, void *ctx, snap_load_stats *st)
+              snap_apply_fn apply, snap_gen_fn gen, void *ctx,
+              snap_load_stats *st)
 {
     loader l = {.path = path, .salvage = salvage, .st = st};
     unsigned char h[SNAP_HEADER], t[TRAILER];
     uint64_t off = SNAP_HEADER, blocks = 0;
     struct stat sb;
+    bool has_gens = false;
     int rc;
 
     memset(st, 0, sizeof(*st));
@@ -362,11 +452,21 @@ int snap_load(const char *path, uint32_t shard, uint64_t wal_seg, bool salvage,
     rc = read_at(&l, h, sizeof(h), 0);
     if (rc == WARP_OK &&
         (memcmp(h, snap_magic, 8) || rd32(h + 60) != checksum(h, 60) ||
-         rd32(h + 8) != SNAP_VERSION || rd32(h + 12) != shard ||
-         rd64(h + 16) != wal_seg))
+         rd32(h + 8) < SNAP_VERSION_MIN || rd32(h + 8) > SNAP_VERSION ||
+         rd32(h + 12) != shard || rd64(h + 16) != wal_seg))
         rc = WARP_ECORRUPT;
-    if (rc == WARP_ECORRUPT) /* salvage reads on: blocks check themselves */
+    if (rc == WARP_OK) {
+        has_gens = rd32(h + 8) >= 2;
+    } else if (rc == WARP_ECORRUPT) {
+        /* salvage reads on: blocks check themselves */
         rc = damage(&l, 0, SNAP_HEADER, "bad snapshot header");
+        unsigned char tag[4];
+        has_gens = rc == WARP_OK && SNAP_HEADER + 4 <= l.size &&
+                   read_at(&l, tag, 4, SNAP_HEADER) == WARP_OK &&
+                   !memcmp(tag, gen_tag, 4);
+    }
+    if (rc == WARP_OK && has_gens)
+        rc = load_gens(&l, &off, gen, ctx);
     while (rc == WARP_OK && off < l.size) {
         unsigned char tag[4];
         if (off + 4 <= l.size && (rc = read_at(&l, tag, 4, off)) == WARP_OK &&

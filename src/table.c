@@ -421,6 +421,15 @@ void table_foreach(const table_root *root, void (*fn)(void *, const item *),
         }
 }
 
+size_t table_root_bytes(const table_root *root)
+{
+    size_t n = 0;
+
+    for (const table *t = tref_table(ld_ref(root)); t; t = next_of(t))
+        n += table_bytes(t);
+    return n;
+}
+
 void table_destroy(mem *m, table_root *root)
 {
     table *t = tref_table(ld_ref(root)), *next;

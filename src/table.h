@@ -103,4 +103,8 @@ void table_foreach(const table_root *root, void (*fn)(void *, const item *),
 /* Free every table of the slot; for close, with no readers. */
 void table_destroy(mem *m, table_root *root);
 
+/* The bytes of every table of the slot in use now (the root and, while it
+ * migrates out, its successor). Writer or quiescent only. */
+size_t table_root_bytes(const table_root *root);
+
 #endif

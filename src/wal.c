@@ -8,7 +8,8 @@
  *
  * SEGMENT HEADER (64 bytes, little-endian)
  *   0   8  magic "WARPWAL1"
- *   8   4  format version (1)
+ *   8   4  format version (2; version 1, written before slot moves
+ *            existed, is read the same way and holds no SLOT_IMAGE)
  *   12  4  shard
  *   16  8  segment number
  *   24  8  sequence number of the segment's first record
@@ -23,10 +24,22 @@
  *   8   8  seq   sequence number
  *   16  4  klen
  *   20  4  vlen  (0 for a delete)
- *   24  1  op    1 put, 2 delete
+ *   24  1  op    1 put, 2 delete, 3 SLOT_IMAGE
  *   25  1  hints access pattern (bits 0-1) | priority << 2 (bits 2-4)
  *   26  2  reserved, zero
  *   28     key bytes, then value bytes
+ *
+ * SLOT_IMAGE (op 3): every pair of one slot, logged by a slot move to the
+ *   log of the shard the slot moves to (migrate.c). It is one record, so
+ *   one checksum covers it: a torn image is a torn tail like any other.
+ *   Its "key" (klen 16) is the image header, its "value" the pairs:
+ *     key   0  4  slot
+ *           4  4  number of pairs
+ *           8  8  the slot's generation after the move
+ *     value each pair: u32 klen, u32 vlen, u8 hints, key bytes, value
+ *           bytes (no padding); the pairs fill the value exactly
+ *   The records of this log for that slot that follow it belong to that
+ *   generation; recovery's per-slot rule is in migrate.c.
  *
  * WRITING
  *   A segment is created at its full size (posix_fallocate, so running out
@@ -74,7 +87,8 @@
 #include "warp.h"
 
 static const char seg_magic[8] = {'W', 'A', 'R', 'P', 'W', 'A', 'L', '1'};
-#define WAL_VERSION 1
+#define WAL_VERSION     2
+#define WAL_VERSION_MIN 1 /* the oldest still read */
 
 static inline uint64_t align8(uint64_t n)
 {
@@ -101,6 +115,23 @@ void wal_path(char *buf, size_t cap, const char *dir, uint32_t shard,
 
 /* --- records -------------------------------------------------------------- */
 
+static void record_decode(const unsigned char *p, wal_record *r);
+
+/* Whether the pairs of a SLOT_IMAGE record at p fill its payload exactly,
+ * as many as its header says. */
+static bool image_ok(const unsigned char *p)
+{
+    wal_record r;
+    uint32_t slot, count;
+    uint64_t gen;
+
+    record_decode(p, &r);
+    if (r.klen != WAL_IMAGE_HEADER)
+        return false;
+    wal_image_header(&r, &slot, &count, &gen);
+    return slot < WARP_SLOTS && wal_image_foreach(&r, NULL, NULL) == WARP_OK;
+}
+
 /* Whether a whole, valid record starts at p (with `room` bytes available)
  * and carries sequence number `seq` (or at least `seq` if !exact). */
 static bool record_ok(const unsigned char *p, uint64_t room, uint64_t seq,
@@ -118,11 +149,13 @@ static bool record_ok(const unsigned char *p, uint64_t room, uint64_t seq,
     if (len < WAL_REC_HEADER || len > room ||
         (uint64_t)WAL_REC_HEADER + klen + vlen != len)
         return false;
-    if (p[24] != WAL_OP_PUT && p[24] != WAL_OP_DEL)
+    if (p[24] != WAL_OP_PUT && p[24] != WAL_OP_DEL && p[24] != WAL_OP_IMAGE)
         return false;
     if (exact ? rseq != seq : rseq < seq)
         return false;
-    return checksum(p + 8, len - 8) == rd32(p + 4);
+    if (checksum(p + 8, len - 8) != rd32(p + 4))
+        return false;
+    return p[24] != WAL_OP_IMAGE || image_ok(p);
 }
 
 static void record_decode(const unsigned char *p, wal_record *r)
@@ -175,8 +208,9 @@ static bool header_ok(const unsigned char *h, uint64_t size, uint32_t shard,
                       uint64_t seg)
 {
     return size >= WAL_SEG_HEADER && memcmp(h, seg_magic, 8) == 0 &&
-           rd32(h + 8) == WAL_VERSION && rd32(h + 60) == checksum(h, 60) &&
-           rd32(h + 12) == shard && rd64(h + 16) == seg;
+           rd32(h + 8) >= WAL_VERSION_MIN && rd32(h + 8) <= WAL_VERSION &&
+           rd32(h + 60) == checksum(h, 60) && rd32(h + 12) == shard &&
+           rd64(h + 16) == seg;
 }
 
 /* --- segment scan, shared by recovery and check --------------------------- */
@@ -477,6 +511,15 @@ out:
 
 /* --- appending and syncing ------------------------------------------------ */
 
+/* A record of `len` bytes was written at `off`: publish it. */
+static void record_appended(wal *w, uint64_t len)
+{
+    w->off += align8(len);
+    w->next_seq++;
+    atomic_store_explicit(&w->pub_off, w->off, memory_order_release);
+    atomic_fetch_add_explicit(&w->appended, align8(len), memory_order_relaxed);
+}
+
 int wal_append(wal *w, uint8_t op, uint8_t hints, const void *key,
                uint32_t klen, const void *val, uint32_t vlen)
 {
@@ -511,11 +554,91 @@ int wal_append(wal *w, uint8_t op, uint8_t hints, const void *key,
     if (vlen)
         memcpy(p + WAL_REC_HEADER + klen, val, vlen);
     memcpy(p, h, 4); /* the length last */
-    w->off += align8(len);
-    w->next_seq++;
-    atomic_store_explicit(&w->pub_off, w->off, memory_order_release);
-    atomic_fetch_add_explicit(&w->appended, align8(len), memory_order_relaxed);
+    record_appended(w, len);
     return WARP_OK;
+}
+
+int wal_append_image(wal *w, uint32_t slot, uint64_t gen, uint32_t count,
+                     uint64_t bytes,
+                     void (*fill)(void *ctx, unsigned char *dst), void *ctx)
+{
+    uint64_t len = (uint64_t)WAL_REC_HEADER + WAL_IMAGE_HEADER + bytes;
+    unsigned char *p;
+    int rc;
+
+    if (len > UINT32_MAX)
+        return WARP_ETOOBIG;
+    if (w->fd < 0 || w->off + align8(len) > w->map_len) {
+        rc = segment_switch(w, len);
+        if (rc)
+            return rc;
+    }
+    /* Filled in place (an image may be large), then checksummed from the
+     * mapping: moves are rare, so reading it back costs nothing that
+     * matters. The length goes last, as for every record. */
+    p = w->map + w->off;
+    wr64(p + 8, w->next_seq);
+    wr32(p + 16, WAL_IMAGE_HEADER);
+    wr32(p + 20, (uint32_t)bytes);
+    p[24] = WAL_OP_IMAGE;
+    p[25] = p[26] = p[27] = 0;
+    wr32(p + WAL_REC_HEADER, slot);
+    wr32(p + WAL_REC_HEADER + 4, count);
+    wr64(p + WAL_REC_HEADER + 8, gen);
+    fill(ctx, p + WAL_REC_HEADER + WAL_IMAGE_HEADER);
+    wr32(p + 4, checksum(p + 8, len - 8));
+    unsigned char l[4];
+    wr32(l, (uint32_t)len);
+    memcpy(p, l, 4);
+    record_appended(w, len);
+    return WARP_OK;
+}
+
+size_t wal_image_put(unsigned char *dst, const void *key, uint32_t klen,
+                     const void *val, uint32_t vlen, uint8_t hints)
+{
+    wr32(dst, klen);
+    wr32(dst + 4, vlen);
+    dst[8] = hints;
+    if (klen)
+        memcpy(dst + WAL_IMAGE_ITEM, key, klen);
+    if (vlen)
+        memcpy(dst + WAL_IMAGE_ITEM + klen, val, vlen);
+    return WAL_IMAGE_ITEM + (size_t)klen + vlen;
+}
+
+void wal_image_header(const wal_record *r, uint32_t *slot, uint32_t *count,
+                      uint64_t *gen)
+{
+    const unsigned char *h = r->key;
+
+    *slot = rd32(h);
+    *count = rd32(h + 4);
+    *gen = rd64(h + 8);
+}
+
+int wal_image_foreach(const wal_record *r, wal_pair_fn fn, void *ctx)
+{
+    const unsigned char *p = r->val, *end = p + r->vlen;
+    uint32_t slot, count;
+    uint64_t gen;
+
+    wal_image_header(r, &slot, &count, &gen);
+    for (uint32_t i = 0; i < count; i++) {
+        uint32_t klen, vlen;
+        int rc;
+        if ((size_t)(end - p) < WAL_IMAGE_ITEM)
+            return WARP_ECORRUPT;
+        klen = rd32(p);
+        vlen = rd32(p + 4);
+        if ((uint64_t)(end - p) < (uint64_t)WAL_IMAGE_ITEM + klen + vlen)
+            return WARP_ECORRUPT;
+        if (fn && (rc = fn(ctx, p + WAL_IMAGE_ITEM, klen,
+                           p + WAL_IMAGE_ITEM + klen, vlen, p[8])))
+            return rc;
+        p += WAL_IMAGE_ITEM + (size_t)klen + vlen;
+    }
+    return p == end ? WARP_OK : WARP_ECORRUPT;
 }
 
 int wal_reserve(wal *w, uint64_t bytes)

@@ -25,13 +25,19 @@
 
 #define WAL_OLD_MAX 8 /* segments left behind before a switch must sync */
 
-#define WAL_OP_PUT 1
-#define WAL_OP_DEL 2
+#define WAL_OP_PUT   1
+#define WAL_OP_DEL   2
+#define WAL_OP_IMAGE 3 /* SLOT_IMAGE: every pair of a slot that moved here */
+
+#define WAL_IMAGE_HEADER 16 /* a SLOT_IMAGE's "key": slot, count, gen */
+#define WAL_IMAGE_ITEM   9  /* bytes before each pair's key in an image */
 
 #define WAL_SEG_HEADER 64 /* bytes before the first record */
 #define WAL_REC_HEADER 28 /* bytes before a record's key */
 
-/* One decoded record; key and value point into the log. */
+/* One decoded record; key and value point into the log. For a
+ * SLOT_IMAGE, `key` is the image header and `val` its pairs (read them
+ * with wal_image_header() and wal_image_foreach()). */
 typedef struct wal_record {
     uint64_t seq;
     uint8_t op;
@@ -106,6 +112,34 @@ void wal_close(wal *w);
  * WARP_ENOMEM with nothing appended. */
 int wal_append(wal *w, uint8_t op, uint8_t hints, const void *key,
                uint32_t klen, const void *val, uint32_t vlen);
+
+/* Append a SLOT_IMAGE record: slot `slot` at generation `gen`, `count`
+ * pairs taking `bytes` bytes of payload, which fill(ctx, dst) writes
+ * straight into the log (each pair as wal_image_put() lays it out).
+ * Under the shard lock. Returns WARP_OK, WARP_ETOOBIG (the record would
+ * exceed 4 GiB), or WARP_ENOSPC / WARP_EIO with nothing appended. */
+int wal_append_image(wal *w, uint32_t slot, uint64_t gen, uint32_t count,
+                     uint64_t bytes,
+                     void (*fill)(void *ctx, unsigned char *dst), void *ctx);
+
+/* Lay out one pair of an image at `dst`; returns the bytes written,
+ * WAL_IMAGE_ITEM + klen + vlen. */
+size_t wal_image_put(unsigned char *dst, const void *key, uint32_t klen,
+                     const void *val, uint32_t vlen, uint8_t hints);
+
+/* The slot, pair count and generation of a SLOT_IMAGE record. */
+void wal_image_header(const wal_record *r, uint32_t *slot, uint32_t *count,
+                      uint64_t *gen);
+
+/* Called for each pair of an image. Returns WARP_OK or an error, which
+ * stops the walk. */
+typedef int (*wal_pair_fn)(void *ctx, const void *key, uint32_t klen,
+                           const void *val, uint32_t vlen, uint8_t hints);
+
+/* Call fn for each pair of SLOT_IMAGE record `r` (fn NULL: only check the
+ * framing). Returns WARP_OK, WARP_ECORRUPT if the pairs do not fill the
+ * payload exactly, or fn's error. */
+int wal_image_foreach(const wal_record *r, wal_pair_fn fn, void *ctx);
 
 /* Make the next segment's file ready before the current one fills up, so
  * that the writer who fills it does not wait for the file system: create

@@ -14,8 +14,10 @@
  *          fsync=always the publish waits: the write is queued on its
  *          shard, and the group commit's leader publishes it once its
  *          record is durable (persist.c).
- *   The slot table may change under a writer in later versions (online
- *   rebalancing), so a writer re-reads a slot's shard after locking it.
+ *   The slot table may change under a writer (a slot move, migrate.c),
+ *   so a writer re-reads a slot's shard after locking it, and wop_apply()
+ *   keeps each slot's key and byte counts, which moves and the physics
+ *   engine read.
  */
 #include <assert.h>
 #include <stdlib.h>
@@ -26,6 +28,7 @@
 #include "mem.h"
 #include "options.h"
 #include "persist.h"
+#include "physics.h"
 #include "route.h"
 #include "shard.h"
 #include "slab.h"
@@ -175,6 +178,10 @@ int warp_open(const char *path, const warp_options *opts, warp_db **out)
     db->opts = o;
     if (path && (rc = persist_begin(db, path, &o.shards)))
         goto fail_persist;
+    /* checked above, or by the manifest's reader */
+    (void)rules_parse(db->opts.entanglement_rules, &db->rules);
+    db->route.mode = db->opts.colocation;
+    db->route.rules = &db->rules;
     rc = WARP_ENOMEM;
     db->opts.shards = o.shards;
     db->nshards = o.shards;
@@ -191,6 +198,10 @@ int warp_open(const char *path, const warp_options *opts, warp_db **out)
                     (uint16_t)route_initial_shard(s, o.shards));
     if (path && (rc = persist_recover(db))) {
         warp_close(db); /* frees what recovery loaded, and the directory */
+        return rc;
+    }
+    if ((rc = physics_open(db, path))) {
+        warp_close(db);
         return rc;
     }
     *out = db;
@@ -226,6 +237,7 @@ void warp_close(warp_db *db)
 
     if (!db)
         return;
+    physics_close(db); /* first: it may be moving slots */
     if (db->p)
         persist_end(db);
     for (uint32_t s = 0; s < WARP_SLOTS; s++) {
@@ -361,12 +373,13 @@ int warp_get(warp_db *db, const void *key, size_t klen, void *buf, size_t cap,
     if (!buf && cap)
         return WARP_EINVAL;
     uint64_t h = route_hash(key, klen);
-    uint32_t slot = route_slot(h);
+    uint32_t slot = db_key_slot(db, key, klen, h);
     if (!(et = epoch_enter()))
         return WARP_ENOMEM;
     rc = deliver(db, slot, table_find(&db->slots[slot], h, key, klen), buf, cap,
                  vlen, where);
     epoch_exit(et);
+    physics_note(db, FACT_GET, slot, h);
     return rc;
 }
 
@@ -384,7 +397,7 @@ int warp_get_alloc(warp_db *db, const void *key, size_t klen, void **val,
     if (rc)
         return rc;
     uint64_t h = route_hash(key, klen);
-    uint32_t slot = route_slot(h);
+    uint32_t slot = db_key_slot(db, key, klen, h);
     if (!(et = epoch_enter()))
         return WARP_ENOMEM;
     /* one lookup: the item stays valid inside the epoch section */
@@ -396,6 +409,7 @@ int warp_get_alloc(warp_db *db, const void *key, size_t klen, void **val,
     else
         rc = deliver(db, slot, it, buf, n = it->vlen, vlen, where);
     epoch_exit(et);
+    physics_note(db, FACT_GET, slot, h);
     if (rc != WARP_OK) {
         free(buf);
         return rc;
@@ -425,6 +439,7 @@ int warp_exists(warp_db *db, const void *key, size_t klen)
 int warp_get_batch(warp_db *db, warp_get_item *items, size_t n)
 {
     uint64_t h[BATCH_GROUP];
+    uint32_t sl[BATCH_GROUP];
     epoch_thread *et;
 
     if (!db || (!items && n))
@@ -440,14 +455,17 @@ int warp_get_batch(warp_db *db, warp_get_item *items, size_t n)
             if (g[i].rc == WARP_OK && !g[i].buf && g[i].cap)
                 g[i].rc = WARP_EINVAL;
             h[i] = g[i].rc == WARP_OK ? route_hash(g[i].key, g[i].klen) : 0;
-            table_prefetch_root(&db->slots[route_slot(h[i])]);
+            sl[i] = g[i].rc == WARP_OK
+                        ? db_key_slot(db, g[i].key, g[i].klen, h[i])
+                        : route_slot(h[i]);
+            table_prefetch_root(&db->slots[sl[i]]);
         }
         for (size_t i = 0; i < m; i++)
-            table_prefetch(&db->slots[route_slot(h[i])], h[i]);
+            table_prefetch(&db->slots[sl[i]], h[i]);
         for (size_t i = 0; i < m; i++)
-            table_prefetch_item(&db->slots[route_slot(h[i])], h[i]);
+            table_prefetch_item(&db->slots[sl[i]], h[i]);
         for (size_t i = 0; i < m; i++) {
-            uint32_t slot = route_slot(h[i]);
+            uint32_t slot = sl[i];
             if (g[i].rc != WARP_OK)
                 continue;
             g[i].rc =
@@ -455,6 +473,7 @@ int warp_get_batch(warp_db *db, warp_get_item *items, size_t n)
                         table_find(&db->slots[slot], h[i], g[i].key, g[i].klen),
                         g[i].buf, g[i].cap, &g[i].vlen, &g[i].where);
         }
+        physics_note_batch(db, h, sl, m);
     }
     epoch_exit(et);
     return WARP_OK;
@@ -486,8 +505,9 @@ struct wop {
 };
 typedef struct wop wop;
 
-static void wop_init(wop *w, uint8_t op, const void *key, size_t klen,
-                     const void *val, size_t vlen, const warp_put_options *po)
+static void wop_init(const warp_db *db, wop *w, uint8_t op, const void *key,
+                     size_t klen, const void *val, size_t vlen,
+                     const warp_put_options *po)
 {
     w->op = op;
     w->key = key;
@@ -497,7 +517,7 @@ static void wop_init(wop *w, uint8_t op, const void *key, size_t klen,
     w->access = po ? (unsigned)po->access_pattern : WARP_ACCESS_BALANCED;
     w->priority = po ? (unsigned)po->priority : WARP_PRIORITY_NORMAL;
     w->h = route_hash(key, klen);
-    w->slot = route_slot(w->h);
+    w->slot = db_key_slot(db, key, klen, w->h);
     w->it = NULL;
     w->rc = WARP_OK;
     w->existed = false;
@@ -544,6 +564,23 @@ static void bump(_Atomic uint64_t *c)
                           memory_order_relaxed);
 }
 
+/* Count `dk` keys and `dbytes` key + value bytes into the slot's figures.
+ * Its shard's lock held: one writer, so a load and a store suffice. */
+static void slot_account(warp_db *db, uint32_t slot, int64_t dk, int64_t dbytes)
+{
+    _Atomic uint32_t *k = &db->slot_keys[slot];
+    _Atomic uint64_t *b = &db->slot_bytes[slot];
+
+    if (dk)
+        atomic_store_explicit(
+            k, (uint32_t)(atomic_load_explicit(k, memory_order_relaxed) + dk),
+            memory_order_relaxed);
+    if (dbytes)
+        atomic_store_explicit(
+            b, atomic_load_explicit(b, memory_order_relaxed) + (uint64_t)dbytes,
+            memory_order_relaxed);
+}
+
 /* Apply a reserved write to memory: publish or unlink, retire what it
  * replaces, count it. Returns whether the key existed. Shard lock held. */
 static bool wop_apply(warp_db *db, shard *sh, wop *w)
@@ -571,6 +608,7 @@ static bool wop_apply(warp_db *db, shard *sh, wop *w)
         shard_retire_item(sh, old);
     shard_release_retire(sh, RETIRES_PER_WRITE);
     shard_account(sh, dk, dkb, dvb);
+    slot_account(db, w->slot, dk, dkb + dvb);
     return old != NULL;
 }
 
@@ -684,8 +722,10 @@ int warp_put(warp_db *db, const void *key, size_t klen, const void *val,
 
     if (rc)
         return rc;
-    wop_init(&w, WAL_OP_PUT, key, klen, val, vlen, po);
+    wop_init(db, &w, WAL_OP_PUT, key, klen, val, vlen, po);
     rc = write_one(db, &w, &existed);
+    if (rc == WARP_OK)
+        physics_note(db, FACT_PUT, w.slot, w.h);
     if (rc == WARP_OK && where)
         fill_placement(db, w.slot, w.access, w.priority, where);
     return rc;
@@ -699,8 +739,10 @@ int warp_delete(warp_db *db, const void *key, size_t klen)
 
     if (rc)
         return rc;
-    wop_init(&w, WAL_OP_DEL, key, klen, NULL, 0, NULL);
+    wop_init(db, &w, WAL_OP_DEL, key, klen, NULL, 0, NULL);
     rc = write_one(db, &w, &existed);
+    if (rc == WARP_OK)
+        physics_note(db, FACT_DEL, w.slot, w.h);
     return rc ? rc : existed ? WARP_OK : WARP_NOTFOUND;
 }
 
@@ -834,8 +876,8 @@ int warp_put_batch(warp_db *db, warp_put_item *items, size_t n, size_t *failed)
     if (n > UINT32_MAX || !(v = mem_alloc(&db->m, n * sizeof(*v))))
         return WARP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
-        wop_init(&v[i], WAL_OP_PUT, items[i].key, items[i].klen, items[i].val,
-                 items[i].vlen, items[i].opts);
+        wop_init(db, &v[i], WAL_OP_PUT, items[i].key, items[i].klen,
+                 items[i].val, items[i].vlen, items[i].opts);
         v[i].idx = i;
     }
     batch_lock(db, v, n);
@@ -845,9 +887,11 @@ int warp_put_batch(warp_db *db, warp_put_item *items, size_t n, size_t *failed)
     else
         batch_unlock(db, v, n);
     if (rc == WARP_OK)
-        for (size_t i = 0; i < n; i++)
+        for (size_t i = 0; i < n; i++) {
             fill_placement(db, v[i].slot, v[i].access, v[i].priority,
                            &items[v[i].idx].where);
+            physics_note(db, FACT_PUT, v[i].slot, v[i].h);
+        }
     mem_free(&db->m, v, n * sizeof(*v));
     return rc;
 }
@@ -874,7 +918,7 @@ int db_apply_put(warp_db *db, const void *key, uint32_t klen, const void *val,
 
     if (po.priority > WARP_PRIORITY_BACKGROUND)
         po.priority = WARP_PRIORITY_NORMAL;
-    wop_init(&w, WAL_OP_PUT, key, klen, val, vlen, &po);
+    wop_init(db, &w, WAL_OP_PUT, key, klen, val, vlen, &po);
     return apply_direct(db, &w);
 }
 
@@ -882,7 +926,7 @@ int db_apply_del(warp_db *db, const void *key, uint32_t klen)
 {
     wop w;
 
-    wop_init(&w, WAL_OP_DEL, key, klen, NULL, 0, NULL);
+    wop_init(db, &w, WAL_OP_DEL, key, klen, NULL, 0, NULL);
     return apply_direct(db, &w);
 }
 
@@ -939,9 +983,26 @@ int warp_locate(warp_db *db, const void *key, size_t klen,
 
     if (rc || !where)
         return rc ? rc : WARP_EINVAL;
-    fill_placement(db, route_slot(route_hash(key, klen)), WARP_ACCESS_BALANCED,
-                   WARP_PRIORITY_NORMAL, where);
+    fill_placement(db, db_key_slot(db, key, klen, route_hash(key, klen)),
+                   WARP_ACCESS_BALANCED, WARP_PRIORITY_NORMAL, where);
     return WARP_OK;
+}
+
+bool db_key_placement(warp_db *db, const void *key, size_t klen,
+                      warp_placement *where)
+{
+    uint64_t h = route_hash(key, klen);
+    uint32_t slot = db_key_slot(db, key, klen, h);
+    epoch_thread *et = epoch_enter();
+    const item *it;
+
+    if (!et)
+        return false;
+    it = table_find(&db->slots[slot], h, key, klen);
+    if (it)
+        fill_placement(db, slot, item_access(it), item_priority(it), where);
+    epoch_exit(et);
+    return it != NULL;
 }
 
 /* --- iteration ------------------------------------------------------------ */

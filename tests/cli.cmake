@@ -6,6 +6,8 @@
 #   cli-check        warp check on clean and damaged WAL and snapshot files
 #   cli-load-errors  malformed dumps are refused with their line number
 #   cli-bench-usage  bench argument errors exit 2; bench --dir cleans up
+#   cli-bench-physics  bench --physics modes side by side (vs off), mixed,
+#                    --repeat, zipf, and the rebalance workload's report
 # Needs bash and coreutils (od, dd, cmp, sort, awk, paste).
 
 # warp_cli is defined later (cli/ is added after tests/); the generator
@@ -16,7 +18,7 @@ if(NOT WARP_BASH OR NOT EXISTS ${PROJECT_SOURCE_DIR}/cli/CMakeLists.txt)
     return()
 endif()
 
-foreach(group roundtrip check load-errors bench-usage)
+foreach(group roundtrip check load-errors bench-usage bench-physics)
     add_test(NAME cli-${group}
              COMMAND ${WARP_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/test-cli.sh
                      $<TARGET_FILE:warp_cli> ${group})

@@ -4,7 +4,8 @@
 #
 # usage: test-cli.sh WARP [GROUP...]
 #   WARP   the warp binary
-#   GROUP  roundtrip, check, load-errors or bench-usage; all when omitted
+#   GROUP  roundtrip, check, load-errors, bench-usage or bench-physics; all
+#          when omitted
 #          (tests/cli.cmake registers one ctest test per group)
 #
 # Each test is named after the behaviour it pins. The script makes its own
@@ -18,7 +19,7 @@ fi
 WARP=$1
 shift
 GROUPS_TO_RUN=("$@")
-[ ${#GROUPS_TO_RUN[@]} -gt 0 ] || GROUPS_TO_RUN=(roundtrip check load-errors bench-usage)
+[ ${#GROUPS_TO_RUN[@]} -gt 0 ] || GROUPS_TO_RUN=(roundtrip check load-errors bench-usage bench-physics)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/warp-cli-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
@@ -301,10 +302,72 @@ group_bench_usage() {
     expect_status 2 "$WARP" bench --threads 0 || true
     expect_status 2 "$WARP" bench --keys 0 || true
 
+    begin "bench with a bad physics mode, repeat count or distribution is a usage error"
+    expect_status 2 "$WARP" bench --physics warp9 || true
+    expect_stderr "--physics"
+    expect_status 2 "$WARP" bench --physics off,off || true
+    expect_status 2 "$WARP" bench --repeat 0 || true
+    expect_status 2 "$WARP" bench --dist pareto || true
+    expect_status 2 "$WARP" bench --dist zipf --zipf-s 0 || true
+    begin "bench rebalance runs alone, in memory, with one mode and thread count"
+    expect_status 2 "$WARP" bench --workload rebalance,simple || true
+    expect_status 2 "$WARP" bench --workload rebalance --physics off,full || true
+    expect_status 2 "$WARP" bench --workload rebalance --threads 1,2 || true
+    expect_status 2 "$WARP" bench --workload rebalance --dir "$d" || true
+
     begin "bench --dir removes what it wrote and the directory it created"
     expect_status 0 "$WARP" bench --workload put --keys 1000 --seconds 0.1 \
         --dir "$TMP/fresh" --fsync never || return 0
     [ ! -e "$TMP/fresh" ] || fail "bench left $TMP/fresh behind"
+}
+
+# expect_out PATTERN: the last command's stdout matches PATTERN (grep -E).
+expect_out() {
+    grep -Eq -- "$1" "$TMP/out" || {
+        fail "stdout does not match '$1'"
+        sed 's/^/    stdout: /' "$TMP/out" >&2
+    }
+}
+
+# expect_json FILE PATTERN: FILE matches PATTERN (grep -E).
+expect_json() {
+    grep -Eq -- "$2" "$1" || fail "$1 does not match '$2'"
+}
+
+group_bench_physics() {
+    local j="$TMP/physics.json"
+    begin "bench --physics off,full runs mixed once per mode with its ratio to off"
+    expect_status 0 "$WARP" bench --physics off,full --workload mixed \
+        --keys 2000 --seconds 1 --json "$j" || return 0
+    expect_out '^workload .* physics .* vs off '
+    expect_out '^mixed +none +1 off +1 .* 1\.000 '
+    expect_out '^mixed +none +1 full +1 .* [0-9]+\.[0-9]{3} '
+    expect_out '^summary: median of 1 run per mode'
+    expect_json "$j" '"workload":"mixed"[^}]*"mode":"off"[^}]*"layout":"related"'
+    expect_json "$j" '"mode":"full"[^}]*"vs_off":[0-9]'
+    expect_json "$j" '"summary":\[\{"workload":"mixed","threads":1,"mode":"off"'
+
+    begin "bench --repeat interleaves the modes and reports each mode's median"
+    expect_status 0 "$WARP" bench --physics full,off --workload simple \
+        --dist zipf --keys 2000 --seconds 0.2 --repeat 2 || return 0
+    [ "$(grep -Ec '^simple +none +1 (off|full) +[12] ' "$TMP/out")" -eq 4 ] ||
+        fail "expected 4 simple rows (2 modes x 2 runs)"
+    expect_out '^summary: median of 2 runs per mode'
+    expect_out '^simple +1 full +[0-9.]+[kM]? +[0-9]+\.[0-9]{3} '
+
+    begin "bench rebalance reports the busiest shard before and after, and the best"
+    j="$TMP/rebalance.json"
+    expect_status 0 "$WARP" bench --workload rebalance --keys 2000 \
+        --seconds 1 --json "$j" || return 0
+    expect_out 'physics full, zipf keys'
+    expect_out '^ +1 +[0-9.]+[kM]? +[0-9.]+[kM]? +0\.[0-9]{4} +0\.[0-9]{4} +0\.[0-9]{4} '
+    expect_out 'busiest shard after / best achievable: [0-9.]+ .*target <= 1\.25'
+    expect_json "$j" '"phase":"before".*"phase":"after"'
+    for f in busiest_share_before busiest_share_after best_share after_vs_best \
+        slots_moved keys_moved micros ops_entropy_before ops_entropy_after; do
+        expect_json "$j" "\"rebalance\":\\[\\{.*\"$f\":[0-9]"
+        expect_json "$j" "\"rebalance_summary\":\\{.*\"$f\":[0-9]"
+    done
 }
 
 for g in "${GROUPS_TO_RUN[@]}"; do
@@ -313,6 +376,7 @@ for g in "${GROUPS_TO_RUN[@]}"; do
     check) group_check ;;
     load-errors) group_load_errors ;;
     bench-usage) group_bench_usage ;;
+    bench-physics) group_bench_physics ;;
     *)
         echo "unknown group '$g'" >&2
         exit 2

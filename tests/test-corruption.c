@@ -509,6 +509,7 @@ static void missing_middle_segment_refuses_strict_open(void **state)
 /* ------------------------------------------------------------------------ */
 
 typedef struct snap_map {
+    uint64_t gens, gens_len; /* the slot generations block */
     uint64_t blocks[64], block_len[64];
     size_t nblocks;
     uint64_t trailer, size;
@@ -522,6 +523,13 @@ static snap_map snapshot_map(const char *path)
     snap_map s = {.size = len};
     uint64_t o = SNAP_HEADER;
 
+    assert_true(o + BLOCK_HEADER <= len);
+    assert_memory_equal(m + o, "GEN1", 4);
+    uint32_t gl;
+    memcpy(&gl, m + o + 4, 4);
+    s.gens = o;
+    s.gens_len = BLOCK_HEADER + gl;
+    o += s.gens_len;
     while (o + 4 <= len && memcmp(m + o, "BLK1", 4) == 0) {
         uint32_t bl;
         memcpy(&bl, m + o + 4, 4);
@@ -542,6 +550,8 @@ static uint64_t part_start(const snap_map *s, uint64_t at)
 {
     if (at < SNAP_HEADER)
         return 0;
+    if (at < s->gens + s->gens_len)
+        return s->gens;
     if (at >= s->trailer)
         return s->trailer;
     for (size_t b = 0; b < s->nblocks; b++)

@@ -20,6 +20,15 @@ static const struct {
     {"checkpoint_interval", "1000", 1000},
     {"checkpoint_wal_bytes", "0", 0},
     {"wal_segment_size", "65536", 65536},
+    {"physics", "full", WARP_PHYSICS_FULL},
+    {"physics_cpu_budget", "0.5", 500}, /* doubles read as thousandths */
+    {"physics_update_interval", "250", 250},
+    {"entropy_monitoring_interval", "2000", 2000},
+    {"temporal_half_life", "60000", 60000},
+    {"entropy_threshold", "0.75", 750},
+    {"rebalance_cooldown", "0", 0},
+    {"colocation", "tags", WARP_COLOCATE_TAGS},
+    {"entanglement_rules", "a:*->b:*", 8}, /* strings read as lengths */
 };
 
 /* The field called `name`, widened to 64 bits. */
@@ -43,6 +52,24 @@ static uint64_t field(const warp_options *opts, const char *name)
         return opts->checkpoint_wal_bytes;
     if (strcmp(name, "wal_segment_size") == 0)
         return opts->wal_segment_size;
+    if (strcmp(name, "physics") == 0)
+        return (uint64_t)opts->physics;
+    if (strcmp(name, "physics_cpu_budget") == 0)
+        return (uint64_t)(opts->physics_cpu_budget * 1000 + 0.5);
+    if (strcmp(name, "physics_update_interval") == 0)
+        return opts->physics_update_interval;
+    if (strcmp(name, "entropy_monitoring_interval") == 0)
+        return opts->entropy_monitoring_interval;
+    if (strcmp(name, "temporal_half_life") == 0)
+        return opts->temporal_half_life;
+    if (strcmp(name, "entropy_threshold") == 0)
+        return (uint64_t)(opts->entropy_threshold * 1000 + 0.5);
+    if (strcmp(name, "rebalance_cooldown") == 0)
+        return opts->rebalance_cooldown;
+    if (strcmp(name, "colocation") == 0)
+        return (uint64_t)opts->colocation;
+    if (strcmp(name, "entanglement_rules") == 0)
+        return strlen(opts->entanglement_rules);
     fail_msg("no field for option %s", name);
     return 0;
 }
@@ -95,6 +122,17 @@ static void defaults_match_documented_table(void **state)
     assert_int_equal(opts.checkpoint_interval, 300000);
     assert_int_equal(opts.checkpoint_wal_bytes, 268435456);
     assert_int_equal(opts.wal_segment_size, 8388608);
+    assert_int_equal(opts.physics, WARP_PHYSICS_ADAPTIVE);
+    assert_true(opts.physics_cpu_budget == 0.05);
+    assert_int_equal(opts.physics_update_interval, 1000);
+    assert_int_equal(opts.entropy_monitoring_interval, 5000);
+    assert_int_equal(opts.temporal_half_life, 3600000);
+    assert_true(opts.entropy_threshold == 0.9);
+    assert_int_equal(opts.rebalance_cooldown, 10000);
+    assert_int_equal(opts.colocation, WARP_COLOCATE_TAGS_RULES);
+    assert_non_null(strstr(opts.entanglement_rules,
+                           "user:*->profile:*,settings:*,sessions:*"));
+    assert_non_null(strstr(opts.entanglement_rules, "article:*->"));
 }
 
 static void default_options_open_a_store_like_null_options(void **state)
@@ -300,7 +338,7 @@ static void set_with_null_arguments_returns_einval(void **state)
 static void assert_get_round_trips(const warp_options *opts, const char *name)
 {
     warp_options copy;
-    char buf[64];
+    char buf[WARP_RULES_MAX];
 
     warp_options_init(&copy);
     assert_ok(warp_options_get(opts, name, buf, sizeof(buf)));
