@@ -49,10 +49,38 @@ static inline uint32_t db_slot_shard(const warp_db *db, uint32_t slot)
                                 memory_order_acquire);
 }
 
+/* The engine's own keys: SYS_PREFIX, a kind byte, then what the kind
+ * says. They are ordinary pairs to the WAL, snapshots, dump and load, so
+ * the features that keep state in them (entanglement, time series)
+ * persist and recover with the data. Each is routed by its `anchor`, the
+ * bytes after the kind up to an optional 0 byte, so that it shares a slot
+ * with the key or series it describes:
+ *   SYS_PREFIX 'q' <key>                    the entanglement edges of <key>
+ *   SYS_PREFIX 't' <series> 0 <8-byte id>   a chunk of a time series */
+#define SYS_PREFIX     "\xff\xfe"
+#define SYS_PREFIX_LEN 2
+#define SYS_ENTANGLE   'q'
+#define SYS_SERIES     't'
+
+static inline bool db_is_sys_key(const void *key, size_t klen)
+{
+    const unsigned char *k = key;
+
+    return klen > SYS_PREFIX_LEN && k[0] == 0xff && k[1] == 0xfe;
+}
+
 /* The slot of `key` (hash `h`) under the store's co-location. */
 static inline uint32_t db_key_slot(const warp_db *db, const void *key,
                                    size_t klen, uint64_t h)
 {
+    if (__builtin_expect(db_is_sys_key(key, klen), 0)) {
+        const char *anchor = (const char *)key + SYS_PREFIX_LEN + 1;
+        size_t n = klen - SYS_PREFIX_LEN - 1;
+        const char *zero = memchr(anchor, 0, n);
+        if (zero)
+            n = (size_t)(zero - anchor);
+        return route_key_slot(&db->route, anchor, n, route_hash(anchor, n));
+    }
     return route_key_slot(&db->route, key, klen, h);
 }
 

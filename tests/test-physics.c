@@ -175,7 +175,7 @@ static void *mixed_load(void *p)
     size_t vlen;
     uint64_t v = 0;
 
-    while (!atomic_load(a->stop)) {
+    do { /* at least one round: 200 keys per thread */
         for (int i = 0; i < 200; i++, v++) {
             int n = snprintf(key, sizeof(key), "t%d:%d", a->id, i);
             char val[32];
@@ -188,7 +188,7 @@ static void *mixed_load(void *p)
                 a->errors++;
             a->ops += 2;
         }
-    }
+    } while (!atomic_load(a->stop));
     return NULL;
 }
 
