@@ -519,6 +519,54 @@ static void skewed_load_rebalances_online(void **state)
     warp_close(db);
 }
 
+/* Each entropy report is appended to DIR/entropy/<UTC date>.jsonl. */
+static void entropy_reports_go_to_jsonl(void **state)
+{
+    test_dir *d = make_test_dir();
+    warp_options o;
+    warp_db *db;
+    char path[512], day[16], line[1024];
+    time_t t = time(NULL);
+    struct tm tm;
+    int lines = 0;
+
+    (void)state;
+    warp_options_init(&o);
+    o.physics = WARP_PHYSICS_FULL;
+    o.physics_update_interval = 20;
+    o.entropy_monitoring_interval = 40;
+    o.entropy_threshold = 0;
+    assert_ok(warp_open(d->db, &o, &db));
+    put_keys(db, "k", 500);
+    get_keys(db, "k", 500, 4);
+    sleep_ms(300);
+    warp_entropy_metrics m;
+    assert_ok(warp_entropy_metrics_get(db, &m));
+    assert_true(m.reports >= 2);
+    assert_true(m.items_norm > 0.9); /* 500 keys spread over 16 shards */
+    warp_close(db);
+
+    strftime(day, sizeof(day), "%Y-%m-%d", gmtime_r(&t, &tm));
+    snprintf(path, sizeof(path), "%s/entropy/%s.jsonl", d->db, day);
+    FILE *f = fopen(path, "r");
+    if (!f) { /* the day may have turned during the test */
+        t = time(NULL);
+        strftime(day, sizeof(day), "%Y-%m-%d", gmtime_r(&t, &tm));
+        snprintf(path, sizeof(path), "%s/entropy/%s.jsonl", d->db, day);
+        f = fopen(path, "r");
+    }
+    assert_non_null(f);
+    while (fgets(line, sizeof(line), f)) {
+        assert_non_null(strstr(line, "\"ops_norm\":"));
+        assert_non_null(strstr(line, "\"items_norm\":"));
+        assert_int_equal(line[0], '{');
+        lines++;
+    }
+    fclose(f);
+    assert_true(lines >= 2);
+    remove_test_dir(d);
+}
+
 static void metrics_json_reports_measured_numbers(void **state)
 {
     warp_db *db = open_physics(WARP_PHYSICS_FULL, 4);
@@ -555,6 +603,7 @@ int main(void)
         cmocka_unit_test(weight_decays_in_the_engine),
         cmocka_unit_test(batch_gets_grow_wormholes),
         cmocka_unit_test(skewed_load_rebalances_online),
+        cmocka_unit_test(entropy_reports_go_to_jsonl),
         cmocka_unit_test(metrics_json_reports_measured_numbers),
     };
 
