@@ -5,6 +5,10 @@
 #   make run          build, then a short `warp bench` (the main job)
 #   make test         build and test build/, build-asan/, build-tsan/
 #   make bench        build, then the longer benchmark run
+#   make serve        build, then run warpd in the foreground (Ctrl-C or
+#                     SIGTERM stops it; SERVE_ARGS="--port 6390 ...")
+#   make bench-redis  build, then bench/vs-redis.sh: redis-benchmark against
+#                     warpd and redis-server, with the ratio table
 #   make soak         build, then the crash tests with many more kills
 #                     (SOAK_ITERS per test, default 500)
 #   make format       clang-format -i every .c/.h
@@ -20,9 +24,10 @@ WARP      := $(BUILD)/bin/warp
 SOAK_ITERS ?= 500
 BENCH_ARGS := bench --workload simple --keys 1000000 --value-size 100 --threads 1,2
 
-FORMAT_FILES = $(shell find include src tests cli -name '*.[ch]' 2>/dev/null)
+FORMAT_FILES = $(shell find include src tests cli server -name '*.[ch]' 2>/dev/null)
 
-.PHONY: all build run bench test soak format format-check clean
+.PHONY: all build run bench test soak format format-check clean serve \
+        bench-redis
 
 all: build
 
@@ -36,6 +41,16 @@ run: build
 
 bench: build
 	$(WARP) $(BENCH_ARGS) --seconds 3
+
+# warpd (docs/SERVER.md): a server runs until it is stopped, so it is not
+# `make run`, which must end on its own.
+SERVE_ARGS ?=
+serve: build
+	$(BUILD)/bin/warpd $(SERVE_ARGS)
+
+bench-redis: build
+	@scripts/deps.sh bench
+	bench/vs-redis.sh $(BUILD)/bin/warpd
 
 test:
 	@scripts/deps.sh test

@@ -71,7 +71,10 @@
 #include "common.h"
 #include "hist.h"
 #include "keygen.h"
+#include "qget.h"
 #include "rebalance.h"
+#include "series_bench.h"
+#include "tier_bench.h"
 #include "warp.h"
 #include "workload.h"
 
@@ -126,7 +129,13 @@ static const char usage_format[] =
     "\n"
     "  --workload LIST   simple, batch, put or mixed; a comma-separated list\n"
     "                    runs each in turn on the same store (default\n"
-    "                    simple); or recover, checkpoint or rebalance alone\n"
+    "                    simple); or recover, checkpoint or rebalance alone;\n"
+    "                    or tsadd, ...: the time-series workloads (see\n"
+    "                    `warp bench --workload tsadd --help`); or qget:\n"
+    "                    warp_quantum_get of a key with 3 partners against\n"
+    "                    4 warp_get (`warp bench --workload qget --help`);\n"
+    "                    or tiers: photon_sphere gets and the memory of a\n"
+    "                    cold dataset (`warp bench --workload tiers --help`)\n"
     "                      simple  warp_get of random keys\n"
     "                      batch   warp_get_batch of %d random keys; ops\n"
     "                              are keys, latency is per call\n"
@@ -1691,6 +1700,12 @@ static struct report report_shape(const struct bench_config *cfg)
 
 int bench_main(int argc, char **argv)
 {
+    if (series_bench_wanted(argc, argv)) /* tsadd, ...: series_bench.c */
+        return series_bench_main(argc, argv);
+    if (qget_wanted(argc, argv)) /* quantum get against 4 gets: qget.c */
+        return qget_main(argc, argv);
+    if (tier_bench_wanted(argc, argv)) /* tiers: tier_bench.c */
+        return tier_bench_main(argc, argv);
     struct bench_config cfg;
     int rc = parse_args(argc, argv, &cfg);
     if (rc != 0)

@@ -71,6 +71,9 @@ enum {
     WARP_ENOSPC = -8,    /* no space left on the device */
     WARP_EBUSY = -9,     /* the data directory is held by another process */
     WARP_ECORRUPT = -10, /* a file failed its checksum or format check */
+    WARP_EFULL = -11,    /* memory budget exhausted: the write would exceed
+                          * maxmemory and nothing more can be demoted (or
+                          * evicted); the store is unchanged */
 };
 
 /* A static, human-readable description of a result code. Never NULL; an
@@ -141,6 +144,39 @@ typedef struct warp_allocator {
  *                                user:42 -> 42), both, or `none`
  *   entanglement_rules (upstream's six)  `src:*->dst:*,dst:*;...`, e.g.
  *                                `user:*->profile:*,settings:*,sessions:*`
+ *   entanglement_learning no     learn entanglement edges between keys one
+ *                                thread reads one right after the other
+ *                                (see warp_quantum_get()); off by default
+ *                                because learned edges are stored as the
+ *                                engine's own keys, which count in
+ *                                warp_stats and show in warp_foreach
+ *
+ * Tiers (docs/TIERS.md): every value lives in event_horizon (raw in
+ * memory), photon_sphere (compressed in memory) or deep_cache (on disk
+ * under DIR/deep/, with a data directory only).
+ *   maxmemory         0          the memory budget in bytes (k/m/g
+ *                                suffixes), 0: none. Counts what the
+ *                                engine allocates (warp_tier_metrics's
+ *                                used_bytes). Over it, values are demoted,
+ *                                coldest first; when nothing more can be,
+ *                                a write fails with WARP_EFULL, or evicts.
+ *                                With a budget, items are allocated one by
+ *                                one from the allocator, not from slab
+ *                                pages, so that freed memory is reusable.
+ *   eviction          none       none: a write over budget fails, nothing
+ *                                is lost. lru / lfu: delete the least
+ *                                recently / least frequently used keys
+ *                                instead (logged as deletes in the WAL);
+ *                                for caches
+ *   demote_after      3600000    ms without access after which a value is
+ *                                compressed (photon_sphere), while physics
+ *                                observes (not off); 0: never by age. The
+ *                                default is the live/recent stage boundary
+ *   deep_after        172800000  ms without access after which a value
+ *                                goes to deep_cache (recent/historical
+ *                                boundary); 0: never by age
+ *   deep_segment_size 67108864   bytes per deep_cache segment file
+ *                                (1 MiB .. 1 GiB)
  */
 typedef enum warp_fsync {
     WARP_FSYNC_EVERYSEC = 0,
@@ -166,6 +202,12 @@ typedef enum warp_colocation {
     WARP_COLOCATE_TAGS_RULES = 3,
 } warp_colocation;
 
+typedef enum warp_eviction {
+    WARP_EVICT_NONE = 0,
+    WARP_EVICT_LRU = 1,
+    WARP_EVICT_LFU = 2,
+} warp_eviction;
+
 #define WARP_RULES_MAX 2048 /* bytes of entanglement_rules, with the NUL */
 
 typedef struct warp_options {
@@ -189,6 +231,12 @@ typedef struct warp_options {
     uint64_t rebalance_cooldown;          /* ms */
     warp_colocation colocation;
     char entanglement_rules[WARP_RULES_MAX];
+    bool entanglement_learning;
+    uint64_t maxmemory; /* bytes; 0: no budget */
+    warp_eviction eviction;
+    uint64_t demote_after; /* ms */
+    uint64_t deep_after;   /* ms */
+    uint64_t deep_segment_size;
 } warp_options;
 
 /* Fill `opts` with the defaults. Never fails. */
@@ -642,7 +690,8 @@ typedef struct warp_explain_info {
     warp_stage stage;
     double weight;          /* decayed access count, now */
     uint64_t last_access_ms; /* ms since the epoch; 0 if never observed */
-    const char *tier;       /* "event_horizon" until tiers land */
+    const char *tier; /* "event_horizon", "photon_sphere" or "deep_cache";
+                       * "none" if the key does not exist */
     warp_edge edges[4];     /* its slot's strongest wormholes */
     size_t nedges;
 } warp_explain_info;
@@ -651,9 +700,354 @@ int warp_explain(warp_db *db, const void *key, size_t klen,
                  warp_explain_info *e);
 
 /* All of the above as one JSON object (cosmic_metrics, entropy_metrics,
- * wormholes, shards), malloc'd; free with warp_free(). Returns WARP_OK,
- * WARP_EINVAL or WARP_ENOMEM. */
+ * wormholes, shards, tiers), malloc'd; free with warp_free(). Returns
+ * WARP_OK, WARP_EINVAL or WARP_ENOMEM. */
 int warp_metrics_json(warp_db *db, char **json);
+
+/* ------------------------------------------------------------------------ */
+/* Event-horizon tiers (docs/TIERS.md)                                       */
+/* ------------------------------------------------------------------------ */
+/*
+ * Every value lives in one tier. Gets read every tier (a tiered value is
+ * decoded into the caller's buffer, and may be promoted in the
+ * background); warp_foreach, dumps and snapshots see raw values. The
+ * demoter ("Hawking radiation") moves values down as they cool and under
+ * the memory budget (maxmemory); access moves them back up. A put with
+ * access_pattern hot is pinned to event_horizon; one with access_pattern
+ * cold is compressed as it is written and is not promoted.
+ */
+typedef enum warp_tier {
+    WARP_TIER_EVENT_HORIZON = 0, /* raw in memory */
+    WARP_TIER_PHOTON_SPHERE = 1, /* compressed in memory (LZ4) */
+    WARP_TIER_DEEP_CACHE = 2,    /* on disk, the key in memory */
+} warp_tier;
+#define WARP_TIERS 3
+
+/* "event_horizon", "photon_sphere", "deep_cache"; "?" when out of range. */
+const char *warp_tier_name(warp_tier t);
+
+typedef struct warp_tier_stats {
+    uint64_t items;        /* values in the tier now */
+    uint64_t bytes;        /* memory its items take: headers, keys, and the
+                            * values as stored (deep_cache: the locators) */
+    uint64_t value_bytes;  /* its values' raw bytes */
+    uint64_t stored_bytes; /* its values' bytes as stored: raw, compressed,
+                            * or in the deep files */
+    uint64_t hits;         /* gets served from it since open. Gets of
+                            * event_horizon are not counted (the read path
+                            * writes no shared memory): its figure is the
+                            * gets physics observed (scaled by its sampling;
+                            * 0 with physics off) minus the others' hits */
+    uint64_t promotions;   /* values promoted out of it to event_horizon */
+    uint64_t demotions;    /* values demoted into it */
+    double compression_ratio; /* value_bytes / stored_bytes (1 if empty) */
+} warp_tier_stats;
+
+typedef struct warp_tier_metrics {
+    warp_tier_stats tiers[WARP_TIERS];
+    uint64_t maxmemory;       /* the budget; 0: none */
+    uint64_t used_bytes;      /* the memory counted against it */
+    warp_eviction eviction;
+    uint64_t evictions;       /* keys the eviction policy deleted */
+    uint64_t budget_failures; /* writes that failed with WARP_EFULL */
+    bool exhausted;           /* the last turn found nothing to demote */
+    uint64_t promotions_skipped; /* promotions the budget did not allow */
+    uint64_t moves_lost;      /* moves dropped: a write came first */
+    uint64_t dict_bytes;      /* the compression dictionary */
+    uint64_t deep_files, deep_file_bytes, deep_live_bytes;
+    uint64_t deep_reclaimed_files, deep_reclaimed_bytes;
+    uint64_t deep_read_errors, deep_write_errors;
+} warp_tier_metrics;
+
+/* Fill *m. Each figure is exact (hits of event_horizon aside); they are
+ * not read atomically together. Returns WARP_OK or WARP_EINVAL. */
+int warp_tier_metrics_get(warp_db *db, warp_tier_metrics *m);
+
+/* ------------------------------------------------------------------------ */
+/* Quantum entanglement: related keys fetched together (docs/ENTANGLEMENT.md) */
+/* ------------------------------------------------------------------------ */
+/*
+ * The entanglement graph relates keys by symmetric edges, each with a
+ * strength (0 < strength <= WARP_STRENGTH_MAX). An edge comes from one of
+ * three sources:
+ *   explicit  warp_entangle(); it stays until warp_unentangle().
+ *   rule      the entanglement_rules option: user:42 is related to
+ *             profile:42, settings:42 and sessions:42, and each of those to
+ *             user:42, at WARP_RULE_STRENGTH. Derived when read, never
+ *             stored; configure the rules to change them.
+ *   learned   with entanglement_learning on: two keys one thread reads one
+ *             right after the other (or side by side in a warp_get_batch())
+ *             at least 3 times within one physics_update_interval. New at
+ *             1.0, x1.1 each interval it is seen again (at most
+ *             WARP_STRENGTH_MAX), x0.95 per interval without, and dropped
+ *             below 0.1. Single gets teach only while physics observes
+ *             every access (physics full, or adaptive at a period of 1);
+ *             batch gets teach in any mode but off.
+ * Explicit and learned edges are stored in the store itself, as the values
+ * of the engine's own keys (`\xff\xfe` 'q' <key>, docs/FORMATS.md), so
+ * they go through the WAL and snapshots, recover, and travel with `warp
+ * dump` and `warp load`. They count in warp_stats and show in
+ * warp_foreach. A key's edges do not depend on its existence: partners
+ * need not exist, and deleting a key keeps its edges (warp_unentangle()
+ * removes them). Keys that begin with `\xff\xfe` cannot be entangled.
+ */
+#define WARP_STRENGTH_MAX        10.0 /* the strongest edge */
+#define WARP_RULE_STRENGTH       0.8  /* the strength of a rule's edge */
+#define WARP_ENTANGLE_MAX        1024 /* partners per warp_entangle() call */
+#define WARP_ENTANGLE_EDGES      4096 /* stored edges per key */
+#define WARP_QUANTUM_MAX         1024 /* the largest max_entangled */
+#define WARP_QUANTUM_MAX_DEFAULT 10   /* upstream's max_entangled */
+#define WARP_QUANTUM_MIN_DEFAULT 0.1  /* upstream's min_strength */
+
+/* A key, by address and length. */
+typedef struct warp_key {
+    const void *key;
+    size_t klen;
+} warp_key;
+
+/* Entangle `primary` with each of the `n` keys of `keys` at `strength`
+ * (0 < strength <= WARP_STRENGTH_MAX), both ways: an explicit edge
+ * primary <-> key for each. An explicit edge that exists already takes the
+ * new strength. Repeated keys count once. If `id` is not NULL it receives
+ * the entanglement id: XXH3-64 of the primary and the sorted, distinct
+ * partners, each preceded by its length as 8 little-endian bytes. The same
+ * primary and partners give the same id in any order.
+ * All or nothing: on error nothing is modified. Thread-safe: entangle and
+ * unentangle calls (and the learning of edges) are serialised.
+ * Errors: WARP_EINVAL (NULL db, NULL key with a length, keys NULL or n 0,
+ * n > WARP_ENTANGLE_MAX, a partner equal to the primary, a key beginning
+ * with `\xff\xfe`, a strength that is not a number in (0, 10]),
+ * WARP_ETOOBIG (a key longer than max_key_size, more than
+ * WARP_ENTANGLE_EDGES edges on one key, or an edge list longer than
+ * max_value_size), WARP_ECORRUPT (a stored edge list that does not parse;
+ * it is left as it is), WARP_ENOMEM, and the write errors of
+ * warp_put_batch() (WARP_EIO, WARP_ENOSPC with a data directory). */
+int warp_entangle(warp_db *db, const void *primary, size_t plen,
+                  const warp_key *keys, size_t n, double strength,
+                  uint64_t *id);
+
+/* Remove the stored edges (explicit and learned) between `primary` and
+ * each of the `n` keys of `keys`, both ways; with `keys` NULL (and n 0),
+ * every stored edge of `primary`. Rule edges are not stored and stay.
+ * Returns WARP_OK if an edge was removed, WARP_NOTFOUND if there was none
+ * (nothing changed), or an error as for warp_entangle() (keys not NULL
+ * with n 0 is WARP_EINVAL). A key's edge list that becomes empty is
+ * deleted. Thread-safe. */
+int warp_unentangle(warp_db *db, const void *primary, size_t plen,
+                    const warp_key *keys, size_t n);
+
+/* Where a partner's edge came from: bits, one per source merged. */
+enum {
+    WARP_EDGE_EXPLICIT = 1,
+    WARP_EDGE_RULE = 2,
+    WARP_EDGE_LEARNED = 4,
+};
+
+/* One partner in a quantum get's result. */
+typedef struct warp_quantum_partner {
+    const void *key; /* its bytes, NUL-terminated */
+    size_t klen;
+    int rc;          /* WARP_OK (found) or WARP_NOTFOUND */
+    const void *val; /* its value, NUL-terminated; NULL if not found */
+    size_t vlen;
+    double strength;  /* the strongest of its edges to the key, now */
+    unsigned sources; /* WARP_EDGE_* of the edges to it */
+} warp_quantum_partner;
+
+/* What warp_quantum_get() found. One block of memory: free it with
+ * warp_quantum_free(); every pointer in it is valid until then. */
+typedef struct warp_quantum_result {
+    const void *value; /* the key's value, NUL-terminated */
+    size_t vlen;
+    warp_quantum_partner *partners; /* strongest first */
+    size_t npartners;               /* partners requested */
+    size_t found;                   /* of those, found */
+    double efficiency;              /* found / npartners; 1.0 if none */
+} warp_quantum_result;
+
+/* Read `key` and its entangled partners in one call: the partners are its
+ * edges (explicit, rule and learned) of strength >= min_strength, the
+ * strongest first (ties in the order of the rules, then of the stored
+ * list), at most max_entangled of them (0 .. WARP_QUANTUM_MAX; upstream's
+ * defaults are WARP_QUANTUM_MAX_DEFAULT and WARP_QUANTUM_MIN_DEFAULT). The
+ * key, its edge list and its rule partners are looked up together through
+ * the prefetching pipeline of warp_get_batch(), then any other partners in
+ * a second such pass; co-location puts rule partners in the key's slot.
+ * Physics counts the call as one batch get.
+ * On WARP_OK *out receives the result (free it with warp_quantum_free());
+ * otherwise *out is NULL. A stored edge list that does not parse is
+ * ignored (its rule partners are still returned).
+ * Errors: WARP_NOTFOUND (the key does not exist), WARP_EINVAL (NULL db or
+ * out, NULL key with a length, max_entangled > WARP_QUANTUM_MAX,
+ * min_strength negative or not a number), WARP_ETOOBIG (key longer than
+ * max_key_size), WARP_ENOMEM. Never blocks on writers. Like warp_get_alloc(),
+ * the result is malloc'd, not from warp_options.allocator. */
+int warp_quantum_get(warp_db *db, const void *key, size_t klen,
+                     size_t max_entangled, double min_strength,
+                     warp_quantum_result **out);
+
+/* Free a result of warp_quantum_get(). NULL is accepted. */
+void warp_quantum_free(warp_quantum_result *r);
+
+/* What the entanglement graph has done since the store opened. */
+typedef struct warp_entanglement_metrics {
+    uint64_t entangled;          /* explicit edges set by warp_entangle() */
+    uint64_t unentangled;        /* edges removed by warp_unentangle() */
+    uint64_t records_written;    /* edge lists written (put or deleted) */
+    uint64_t pairs_seen;         /* co-access pairs counted by physics */
+    uint64_t pairs_dropped;      /* not counted: the round's table was full */
+    uint64_t learned_created;    /* learned edges made */
+    uint64_t learned_reinforced; /* learned edges strengthened */
+    uint64_t learned_pruned;     /* learned edges decayed below 0.1, removed */
+    uint64_t learned_tracked;    /* learned edges physics watches to prune */
+} warp_entanglement_metrics;
+
+/* Returns WARP_OK, or WARP_EINVAL for NULL arguments. */
+int warp_entanglement_metrics_get(warp_db *db, warp_entanglement_metrics *m);
+
+/* ------------------------------------------------------------------------ */
+/* Time series (docs/SERIES.md)                                              */
+/* ------------------------------------------------------------------------ */
+/*
+ * A series is a named sequence of samples: a timestamp in milliseconds
+ * (any int64; by convention Unix time) and a double. Names are byte
+ * strings like keys (any bytes, the empty name too), at most
+ * max_key_size - 12 bytes. A series exists from its first add (or
+ * warp_ts_set_retention()) until warp_ts_delete(); reads of a series that
+ * does not exist return WARP_NOTFOUND.
+ *
+ * Each timestamp holds at most one sample: adding at a timestamp the
+ * series holds replaces its value. Samples may arrive in any order. With
+ * a retention R > 0, only samples with ts >= latest - R are kept, where
+ * latest is the greatest timestamp ever added; older ones are dropped.
+ *
+ * The samples live in chunks of up to 64 under the engine's own keys,
+ * written through the WAL like any pair, so series survive restarts,
+ * checkpoints, and `warp dump`/`warp load` (docs/FORMATS.md, "Time
+ * series records"). Don't put or delete those keys (they begin with the bytes
+ * 0xff 0xfe) yourself while the store is open, except by loading a dump
+ * into a store before its first time-series call.
+ *
+ * THREADS: every function may be called from any number of threads. The
+ * calls on one series are linearizable; adds to different series run in
+ * parallel. A read waits for an add of the same series in progress.
+ *
+ * ERRORS, for every function below that takes a series: WARP_EINVAL (NULL
+ * db, NULL name with slen > 0, a NULL out-pointer, or as stated),
+ * WARP_ETOOBIG (name too long), WARP_ENOMEM, WARP_ECORRUPT (a record of
+ * the series is missing or not in a format this version reads), and for
+ * writes the errors of warp_put() (WARP_ENOSPC, WARP_EIO, ...). On error
+ * no sample and no retention has changed, except as warp_ts_delete()
+ * says. Reads may write: the first access to a series after open finishes
+ * what a crash interrupted (docs/FORMATS.md, "Time series records").
+ */
+
+/* One sample. */
+typedef struct warp_ts_sample {
+    int64_t ts; /* ms */
+    double value;
+} warp_ts_sample;
+
+/* Add sample (ts, value) to `series`, creating the series if needed. A
+ * sample at the same timestamp is replaced. Out-of-order timestamps are
+ * fine. Returns WARP_OK, or WARP_EINVAL for a NaN value, or for a
+ * timestamp the series' retention has already dropped (ts < latest - R);
+ * nothing is stored then. Costs about 0.3 us in memory, 0.5 us with a
+ * WAL (one chunk of at most 1 KiB rewritten; docs/SERIES.md). */
+int warp_ts_add(warp_db *db, const void *series, size_t slen, int64_t ts,
+                double value);
+
+/* The sample with the greatest timestamp into *out. Returns WARP_OK, or
+ * WARP_NOTFOUND if the series does not exist or holds no sample. */
+int warp_ts_last(warp_db *db, const void *series, size_t slen,
+                 warp_ts_sample *out);
+
+/* The value at exactly `ts` into *value. Returns WARP_OK, or
+ * WARP_NOTFOUND if the series does not exist or holds no sample at ts. */
+int warp_ts_get(warp_db *db, const void *series, size_t slen, int64_t ts,
+                double *value);
+
+/* The samples with from <= ts <= to, in time order: up to `cap` of them
+ * into out[0..*n). If *n == cap there may be more: call again with from =
+ * out[cap-1].ts + 1. Each call sees the series at one moment; successive
+ * pages may see adds made in between. from > to gives *n = 0. `out` may be
+ * NULL when cap is 0. Returns WARP_OK (*n = 0 for no sample), or
+ * WARP_NOTFOUND (no such series; *n = 0). */
+int warp_ts_range(warp_db *db, const void *series, size_t slen, int64_t from,
+                  int64_t to, warp_ts_sample *out, size_t cap, size_t *n);
+
+/* Aggregates of warp_ts_aggregate(). avg is sum / count. */
+typedef enum warp_ts_agg {
+    WARP_TS_COUNT = 0,
+    WARP_TS_SUM = 1,
+    WARP_TS_AVG = 2,
+    WARP_TS_MIN = 3,
+    WARP_TS_MAX = 4,
+} warp_ts_agg;
+
+/* "count", "sum", "avg", "min", "max"; "?" when out of range. */
+const char *warp_ts_agg_name(warp_ts_agg a);
+/* Parse those names. Returns WARP_OK or WARP_EINVAL (*out unchanged). */
+int warp_ts_agg_parse(const char *s, warp_ts_agg *out);
+
+/* Aggregate `agg` of the samples with from <= ts <= to.
+ * bucket_ms = 0: one result, {from, aggregate}, if the range holds any
+ * sample. bucket_ms > 0: one result per bucket of bucket_ms that holds a
+ * sample, in time order, {bucket start, aggregate of its samples in the
+ * range}. Buckets are aligned to 0 (RedisTimeSeries' default): a bucket
+ * starts at a multiple of bucket_ms, so the first one may start before
+ * `from`. Empty buckets are omitted: no result means no sample (a count
+ * of 0). Up to `cap` results go to out[0..*n); if *n == cap there may be
+ * more: call again with from = out[cap-1].ts + bucket_ms. Sums are added
+ * in a different order than sample by sample, so sum and avg may differ
+ * from a naive sum in the last bits. Returns WARP_OK, WARP_NOTFOUND (no
+ * such series), or WARP_EINVAL (bucket_ms < 0, agg out of range). */
+int warp_ts_aggregate(warp_db *db, const void *series, size_t slen,
+                      int64_t from, int64_t to, warp_ts_agg agg,
+                      int64_t bucket_ms, warp_ts_sample *out, size_t cap,
+                      size_t *n);
+
+/* Keep only the samples with ts >= latest - retention_ms from now on (0:
+ * keep every sample, the default). Creates an empty series if there is
+ * none. Samples outside the new window go at once; a longer retention
+ * does not bring dropped samples back. Returns WARP_OK or WARP_EINVAL
+ * (retention_ms < 0). */
+int warp_ts_set_retention(warp_db *db, const void *series, size_t slen,
+                          int64_t retention_ms);
+
+/* Delete the series and all its samples. Returns WARP_OK or
+ * WARP_NOTFOUND (no such series). A crash during the call, or an error
+ * after its first write, may leave the series existing with no sample
+ * (and its retention); calling it again deletes that. */
+int warp_ts_delete(warp_db *db, const void *series, size_t slen);
+
+/* The lifecycle stage of a sample at `ts` at time `now_ms`, from its age
+ * now_ms - ts with upstream's thresholds: live < 1 h <= recent < 48 h <=
+ * historical < 30 d <= deep_time. A sample from the future is live. */
+warp_stage warp_ts_stage(int64_t ts, int64_t now_ms);
+
+/* The wall clock in Unix ms (CLOCK_REALTIME), for `now_ms` and for
+ * timestamps. */
+int64_t warp_ts_now(void);
+
+/* What a series holds. */
+typedef struct warp_ts_info {
+    uint64_t samples;      /* visible samples */
+    int64_t first_ts;      /* the oldest visible sample's; 0 if none */
+    int64_t last_ts;       /* the latest sample's; 0 if none */
+    int64_t retention_ms;  /* 0: forever */
+    uint64_t chunks;       /* chunk records */
+    uint64_t record_bytes; /* key + value bytes of its records */
+    uint64_t index_bytes;  /* its in-memory index */
+    uint64_t memory_bytes; /* record_bytes + index_bytes */
+    uint64_t stage_samples[WARP_STAGES]; /* samples per stage at now_ms */
+} warp_ts_info;
+
+/* Fill *info for `series`, with stages as of `now_ms` (warp_ts_now() for
+ * the wall clock). Returns WARP_OK or WARP_NOTFOUND (no such series;
+ * *info zeroed). */
+int warp_ts_info_get(warp_db *db, const void *series, size_t slen,
+                     int64_t now_ms, warp_ts_info *info);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,9 @@
 
 typedef struct persist persist;
 typedef struct physics physics;
+typedef struct entangle entangle;
+typedef struct series_set series_set;
+typedef struct tier tier;
 
 struct warp_db {
     warp_options opts;
@@ -39,6 +42,13 @@ struct warp_db {
     rules rules; /* parsed opts.entanglement_rules */
     route_cfg route;
     physics *phys; /* the physics engine (physics.c) */
+    entangle *ent; /* the entanglement graph's state (entangle.c) */
+    /* a bit per slot that may hold an entanglement edge list: set by the
+     * writer that puts one (wop_apply), never cleared, so that a quantum
+     * get skips looking for the list in slots that have none */
+    _Atomic uint64_t edge_slots[WARP_SLOTS / 64];
+    series_set *series; /* the time series' indexes (series.c) */
+    tier *tier;         /* the event-horizon tiers (tier.c) */
 };
 
 _Static_assert(WARP_SLOTS <= 1u << 16, "slot_shard holds 16-bit ids");
@@ -69,6 +79,30 @@ static inline bool db_is_sys_key(const void *key, size_t klen)
     return klen > SYS_PREFIX_LEN && k[0] == 0xff && k[1] == 0xfe;
 }
 
+/* Whether `key` is an entanglement edge list (SYS_PREFIX 'q' ...). */
+static inline bool db_is_edge_list(const void *key, size_t klen)
+{
+    return db_is_sys_key(key, klen) &&
+           ((const unsigned char *)key)[SYS_PREFIX_LEN] == SYS_ENTANGLE;
+}
+
+/* Whether `slot` may hold an edge list; and the writer's mark that it
+ * does (before it publishes the list). */
+static inline bool db_slot_has_edges(const warp_db *db, uint32_t slot)
+{
+    return atomic_load_explicit(&((warp_db *)db)->edge_slots[slot / 64],
+                                memory_order_relaxed) >>
+               (slot % 64) &
+           1;
+}
+
+static inline void db_mark_edges(warp_db *db, uint32_t slot)
+{
+    if (!db_slot_has_edges(db, slot))
+        atomic_fetch_or_explicit(&db->edge_slots[slot / 64],
+                                 1ull << (slot % 64), memory_order_relaxed);
+}
+
 /* The slot of `key` (hash `h`) under the store's co-location. */
 static inline uint32_t db_key_slot(const warp_db *db, const void *key,
                                    size_t klen, uint64_t h)
@@ -84,6 +118,22 @@ static inline uint32_t db_key_slot(const warp_db *db, const void *key,
     return route_key_slot(&db->route, key, klen, h);
 }
 
+/* The batch-get pipeline (warp.c), shared by warp_get_batch() and
+ * warp_quantum_get() (entangle.c): look up m <= DB_GROUP keys whose hash
+ * h[i] and slot sl[i] are known, those whose bit i is set in `live`:
+ * prefetch every table root, then every entry line, then every item, then
+ * probe. found[i] receives the item or NULL (NULL for the others). Call it
+ * inside an epoch section: the items stay valid until it ends. */
+#define DB_GROUP 16
+void db_find_group(warp_db *db, size_t m, const void *const *key,
+                   const size_t *klen, const uint64_t *h, const uint32_t *sl,
+                   uint32_t live, const item **found);
+
+/* Copy the value of found item `it` (of `slot`) into `buf`, which has
+ * room for it->vlen bytes, as warp_get() would deliver it (whatever the
+ * item's tier). Inside an epoch section. Returns WARP_OK or a read error. */
+int db_deliver_value(warp_db *db, uint32_t slot, const item *it, void *buf);
+
 /* Whether `key` exists, and if so its placement, without counting it as
  * an access (for introspection). */
 bool db_key_placement(warp_db *db, const void *key, size_t klen,
@@ -94,6 +144,14 @@ bool db_key_placement(warp_db *db, const void *key, size_t klen,
 int db_apply_put(warp_db *db, const void *key, uint32_t klen, const void *val,
                  uint32_t vlen, uint8_t hints);
 int db_apply_del(warp_db *db, const void *key, uint32_t klen);
+
+/* Delete `key` through the WAL like warp_delete(), but only if its item
+ * is still `expect` (the eviction policy's victim, tier.c). Call it
+ * inside an epoch section, so that `expect` cannot be freed and reused.
+ * Returns WARP_OK (deleted), WARP_NOTFOUND (the key holds another item
+ * or none: nothing changed), or a write error. */
+int db_delete_item(warp_db *db, const void *key, size_t klen,
+                   const item *expect);
 
 /* fsync=always: apply shard `sh`'s pending writes whose records are
  * durable now, and tell their waiting writers; if rc is an error (a sync

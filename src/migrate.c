@@ -100,6 +100,7 @@
 #include "shard.h"
 #include "slab.h"
 #include "table.h"
+#include "tier.h"
 #include "wal.h"
 
 /* --- a slot's contents ---------------------------------------------------- */
@@ -107,8 +108,9 @@
 /* What a slot holds, counted from its items. */
 typedef struct slot_tally {
     uint64_t keys, key_bytes, value_bytes;
-    uint64_t large_bytes; /* items above SLAB_MAX */
+    uint64_t large_bytes; /* items above SLAB_MAX, or all (direct mode) */
     uint64_t image_bytes; /* their pairs as an image lays them out */
+    const slab *slab;     /* any shard's: whether items are large */
 } slot_tally;
 
 static void tally_item(void *arg, const item *it)
@@ -119,14 +121,14 @@ static void tally_item(void *arg, const item *it)
     t->keys++;
     t->key_bytes += item_klen(it);
     t->value_bytes += it->vlen;
-    if (size > SLAB_MAX)
+    if (slab_is_large(t->slab, size))
         t->large_bytes += size;
     t->image_bytes += WAL_IMAGE_ITEM + (uint64_t)item_klen(it) + it->vlen;
 }
 
 static slot_tally tally_slot(warp_db *db, uint32_t slot)
 {
-    slot_tally t = {0};
+    slot_tally t = {.slab = &db->shards[0].slab};
 
     table_foreach(&db->slots[slot], tally_item, &t);
     assert(t.keys ==
@@ -146,6 +148,7 @@ static void fill_item(void *arg, const item *it)
 {
     image_fill *f = arg;
 
+    assert(item_tier(it) == ITEM_RAW); /* tier_raw_slot() made it so */
     f->at +=
         wal_image_put(f->at, item_key(it), item_klen(it), item_val(it),
                       it->vlen, hints_pack(item_access(it), item_priority(it)));
@@ -282,6 +285,8 @@ int migrate_slot(warp_db *db, uint32_t slot, uint32_t to, uint64_t *keys_moved,
     gen = atomic_load_explicit(&db->slot_gen[slot], memory_order_relaxed) + 1;
     if ((rc = settle_source(db, src)))
         goto unlock;
+    if (db->p && (rc = tier_raw_slot(db, src, slot))) /* images hold raw */
+        goto unlock;
     t = tally_slot(db, slot);
     if (db->p && (rc = log_image(db, dst, slot, gen, &t)))
         goto unlock;
@@ -390,11 +395,17 @@ static bool log_current(const mig_log *l, uint32_t slot)
            atomic_load_explicit(&l->db->slot_gen[slot], memory_order_relaxed);
 }
 
+typedef struct free_ctx {
+    warp_db *db;
+    shard *sh;
+} free_ctx;
+
 static void free_item(void *arg, const item *it)
 {
-    shard *sh = arg;
+    free_ctx *f = arg;
 
-    slab_free(&sh->slab, (void *)it, item_size(it));
+    tier_note(f->db, f->sh, NULL, it);
+    slab_free(&f->sh->slab, (void *)it, item_size(it));
 }
 
 /* Empty `slot`: free its pairs and tables and uncount them from its
@@ -408,9 +419,11 @@ static void clear_slot(warp_db *db, uint32_t slot)
     table_root *root = &db->slots[slot];
     slot_tally t;
 
+    free_ctx f = {.db = db, .sh = sh};
+
     pthread_mutex_lock(&sh->lock);
     t = tally_slot(db, slot);
-    table_foreach(root, free_item, sh);
+    table_foreach(root, free_item, &f);
     sh->tw.bytes_delta -= (int64_t)table_root_bytes(root);
     table_destroy(&db->m, root);
     shard_account(sh, -(int64_t)t.keys, -(int64_t)t.key_bytes,

@@ -37,6 +37,7 @@ typedef struct opt_desc {
 static const char *const fsync_names[] = {"everysec", "always", "never", NULL};
 static const char *const recovery_names[] = {"strict", "salvage", NULL};
 static const char *const physics_names[] = {"off", "adaptive", "full", NULL};
+static const char *const eviction_names[] = {"none", "lru", "lfu", NULL};
 static const char *const colocation_names[] = {"none", "tags", "rules",
                                                "tags,rules", NULL};
 
@@ -59,7 +60,13 @@ static const char *const colocation_names[] = {"none", "tags", "rules",
     X(entropy_threshold, OPT_DOUBLE, 0, 1000, NULL)                            \
     X(rebalance_cooldown, OPT_U64, 0, UINT64_MAX, NULL)                        \
     X(colocation, OPT_ENUM, 0, 3, colocation_names)                            \
-    X(entanglement_rules, OPT_STR, 0, WARP_RULES_MAX - 1, NULL)
+    X(entanglement_rules, OPT_STR, 0, WARP_RULES_MAX - 1, NULL)                \
+    X(entanglement_learning, OPT_BOOL, 0, 1, NULL)                             \
+    X(maxmemory, OPT_U64, 0, UINT64_MAX, NULL)                                 \
+    X(eviction, OPT_ENUM, 0, 2, eviction_names)                                \
+    X(demote_after, OPT_U64, 0, UINT64_MAX, NULL)                              \
+    X(deep_after, OPT_U64, 0, UINT64_MAX, NULL)                                \
+    X(deep_segment_size, OPT_U64, 1u << 20, 1u << 30, NULL)
 
 #define OPT_DESC(field, kind, lo, hi, names)                                   \
     {#field, offsetof(warp_options, field), kind, lo, hi, names},
@@ -94,6 +101,11 @@ void warp_options_init(warp_options *o)
     o->colocation = WARP_COLOCATE_TAGS_RULES;
     snprintf(o->entanglement_rules, sizeof(o->entanglement_rules), "%s",
              RULES_DEFAULT);
+    o->maxmemory = 0;
+    o->eviction = WARP_EVICT_NONE;
+    o->demote_after = 3600000;   /* 1 h: live -> recent */
+    o->deep_after = 172800000;   /* 48 h: recent -> historical */
+    o->deep_segment_size = 64u << 20;
 }
 
 static const opt_desc *find_opt(const char *name)

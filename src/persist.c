@@ -86,6 +86,7 @@
 #include "migrate.h"
 #include "rules.h"
 #include "snapshot.h"
+#include "tier.h"
 #include "wal.h"
 
 #define MANIFEST_VERSION 1
@@ -115,9 +116,10 @@ struct persist {
     bool thread_started, stop;
     pthread_mutex_t bg_lock;
     pthread_cond_t bg_cond;
-    pthread_mutex_t checkpoint_lock; /* one checkpoint or slot move at a
-                                      * time */
-    uint64_t wal_at_checkpoint;      /* wal bytes when the last one began */
+    pthread_mutex_t checkpoint_lock;    /* one checkpoint or slot move at a
+                                         * time */
+    _Atomic uint64_t wal_at_checkpoint; /* wal bytes when the last one
+                                         * began; read by the bg thread */
     bool image_unsynced; /* a slot move logged an image that no sync has
                           * covered yet; under checkpoint_lock */
 
@@ -780,18 +782,21 @@ void persist_commit_wait(warp_db *db, uint64_t t)
 /* --- checkpoints ---------------------------------------------------------- */
 
 typedef struct snap_ctx {
+    warp_db *db;
     snap_writer *w;
     int rc;
+    tier_buf buf; /* a tiered value, decoded: snapshots hold raw values */
 } snap_ctx;
 
 static void snap_item(void *arg, const item *it)
 {
     snap_ctx *c = arg;
+    const void *val;
 
-    if (c->rc == WARP_OK)
-        c->rc =
-            snap_add(c->w, item_key(it), item_klen(it), item_val(it), it->vlen,
-                     hints_pack(item_access(it), item_priority(it)));
+    if (c->rc == WARP_OK &&
+        (c->rc = tier_value(c->db, it, &c->buf, &val)) == WARP_OK)
+        c->rc = snap_add(c->w, item_key(it), item_klen(it), val, it->vlen,
+                         hints_pack(item_access(it), item_priority(it)));
 }
 
 /* The slots shard `id` holds at a generation above 0, into gens (room
@@ -814,7 +819,7 @@ static int checkpoint_shard(warp_db *db, uint32_t id, uint64_t *records)
 {
     persist *p = db->p;
     shard *sh = &db->shards[id];
-    snap_ctx c = {0};
+    snap_ctx c = {.db = db};
     uint64_t seg, *segs;
     snap_gen *gens;
     size_t n;
@@ -844,6 +849,7 @@ static int checkpoint_shard(warp_db *db, uint32_t id, uint64_t *records)
         table_foreach(&db->slots[s], snap_item, &c);
         epoch_exit(et);
     }
+    tier_buf_free(&c.buf);
     if (c.rc) {
         snap_abort(c.w);
         return c.rc;

@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "balance.h"
+#include "entangle.h"
 #include "entropy.h"
 #include "epoch.h"
 #include "item.h"
@@ -48,6 +49,7 @@
 #include "route.h"
 #include "table.h"
 #include "temporal.h"
+#include "tier.h"
 #include "wormhole.h"
 
 #define PHYS_TICK_MS        10
@@ -147,7 +149,7 @@ phys_ring *physics_ring_slow(warp_db *db)
 }
 
 void physics_note_batch(warp_db *db, const uint64_t *h, const uint32_t *slots,
-                        size_t n)
+                        size_t n, unsigned kind)
 {
     uint32_t on;
     phys_ring *r = phys_ring_of(db, &on);
@@ -159,8 +161,10 @@ void physics_note_batch(warp_db *db, const uint64_t *h, const uint32_t *slots,
     uint64_t head = atomic_load_explicit(&r->head, memory_order_relaxed);
     if (!phys_room(r, head, (uint32_t)n + 1))
         return;
-    r->f[head & (PHYS_RING - 1)] =
-        (fact){.op = FACT_BATCH, .shift = r->shift, .n = (uint32_t)n};
+    r->f[head & (PHYS_RING - 1)] = (fact){.op = FACT_BATCH,
+                                          .slot = (uint16_t)kind,
+                                          .shift = r->shift,
+                                          .n = (uint32_t)n};
     for (size_t i = 0; i < n; i++)
         r->f[(head + 1 + i) & (PHYS_RING - 1)] =
             (fact){.h = h[i],
@@ -173,6 +177,25 @@ void physics_note_batch(warp_db *db, const uint64_t *h, const uint32_t *slots,
 
 /* --- draining ------------------------------------------------------------- */
 
+/* A ring's last get, for the entanglement graph's co-access pairs: two
+ * gets in a row by one thread, both observed (a sampled get's neighbour in
+ * the ring was not its neighbour in time), or neighbours in a batch get. */
+typedef struct coaccess {
+    bool on; /* entanglement_learning */
+    bool have;
+    uint64_t h;
+    uint32_t slot;
+} coaccess;
+
+static void coaccess_get(entangle *e, coaccess *c, uint64_t h, uint32_t slot)
+{
+    if (c->have && c->h != h)
+        entangle_coaccess(e, c->h, c->slot, h, slot);
+    c->have = true;
+    c->h = h;
+    c->slot = slot;
+}
+
 /* Read what ring `r` holds; lock held. */
 static void drain_ring(physics *p, phys_ring *r)
 {
@@ -180,6 +203,7 @@ static void drain_ring(physics *p, phys_ring *r)
     uint64_t head = atomic_load_explicit(&r->head, memory_order_acquire);
     uint64_t half_life = p->db->opts.temporal_half_life;
     uint32_t batch[PHYS_BATCH_MAX];
+    coaccess ca = {.on = entangle_learning(p->db->ent)};
 
     while (tail < head) {
         const fact *f = &r->f[tail & (PHYS_RING - 1)];
@@ -192,8 +216,12 @@ static void drain_ring(physics *p, phys_ring *r)
             uint32_t n = f->n;
             if (tail + 1 + n > head) /* cannot happen: published whole */
                 break;
+            bool pairs = ca.on && f->slot == PHYS_BATCH_GET;
+            ca.have = false;
             for (uint32_t i = 0; i < n; i++) {
                 const fact *g = &r->f[(tail + 1 + i) & (PHYS_RING - 1)];
+                if (pairs)
+                    coaccess_get(p->db->ent, &ca, g->h, g->slot);
                 batch[i] = g->slot;
                 p->slot_count[g->slot] += weight;
                 key_map_touch(&p->keys, g->h, (double)weight, p->tick,
@@ -202,10 +230,15 @@ static void drain_ring(physics *p, phys_ring *r)
             p->ops[FACT_BATCH] += weight;
             p->ops[FACT_GET] += weight * n;
             (void)wormholes_touch(p->worm, batch, n);
+            ca.have = false;
             p->facts += 1 + n;
             tail += 1 + n;
             continue;
         }
+        if (ca.on && f->op == FACT_GET && f->shift == 0)
+            coaccess_get(p->db->ent, &ca, f->h, f->slot);
+        else
+            ca.have = false;
         if (f->op >= FACT_GET && f->op <= FACT_DEL) {
             p->ops[f->op] += weight;
             p->slot_count[f->slot] += weight;
@@ -436,6 +469,11 @@ static void *physics_main(void *arg)
     uint64_t last_fold = mono_ms(), last_entropy = last_fold;
     double cpu_at_fold = thread_cpu_s();
 
+    /* this thread's own writes (learned edges) are not observed: it is
+     * registered for the store with no ring */
+    phys_tls.id = p->s.id;
+    phys_tls.ring = NULL;
+
     for (;;) {
         pthread_mutex_lock(&p->wake_lock);
         while (!p->stop && !p->req &&
@@ -474,6 +512,7 @@ static void *physics_main(void *arg)
             p->rounds++;
             tune_period(p, p->cpu_last);
             pthread_mutex_unlock(&p->lock);
+            entangle_round(p->db); /* writes to the store: no lock held */
             last_fold = now;
             cpu_at_fold = cpu_now;
         }
@@ -732,6 +771,34 @@ int warp_wormhole_route(warp_db *db, uint32_t from, uint32_t to, uint32_t *path,
     return rc == 0 ? WARP_OK : rc == -ENOENT ? WARP_NOTFOUND : WARP_EINVAL;
 }
 
+void physics_key_temps(warp_db *db, size_t n, const uint64_t *h, float *weight,
+                       uint64_t *age_ms)
+{
+    physics *p = db->phys;
+
+    if (!p) {
+        for (size_t i = 0; i < n; i++) {
+            weight[i] = 0;
+            age_ms[i] = UINT64_MAX;
+        }
+        return;
+    }
+    pthread_mutex_lock(&p->lock);
+    uint32_t now = (uint32_t)((mono_ms() - p->open_ms) / TEMPORAL_TICK_MS);
+    for (size_t i = 0; i < n; i++) {
+        const key_stat *ks = key_map_find(&p->keys, h[i]);
+        if (!ks) {
+            weight[i] = 0;
+            age_ms[i] = UINT64_MAX;
+            continue;
+        }
+        age_ms[i] = (uint64_t)(now - ks->last) * TEMPORAL_TICK_MS;
+        weight[i] = (float)temporal_decay(ks->w, age_ms[i],
+                                          db->opts.temporal_half_life);
+    }
+    pthread_mutex_unlock(&p->lock);
+}
+
 int warp_explain(warp_db *db, const void *key, size_t klen,
                  warp_explain_info *e)
 {
@@ -753,7 +820,7 @@ int warp_explain(warp_db *db, const void *key, size_t klen,
     e->slot = db_key_slot(db, key, klen, h);
     e->shard = db_slot_shard(db, e->slot);
     e->klass = warp_class_of(WARP_ACCESS_BALANCED, WARP_PRIORITY_NORMAL);
-    e->tier = "event_horizon";
+    e->tier = tier_of_key(db, key, klen);
     e->exists = db_key_placement(db, key, klen, &where);
     if (e->exists)
         e->klass = where.klass;
@@ -825,11 +892,13 @@ int warp_metrics_json(warp_db *db, char **json)
             ",\"last_report_ms\":%" PRIu64 "},"
             "\"wormholes\":{\"edges\":%" PRIu64
             ",\"total_strength\":%.6f,\"max_strength\":%.6f,"
-            "\"reinforcements\":%" PRIu64 ",\"pruned\":%" PRIu64 "}}",
+            "\"reinforcements\":%" PRIu64 ",\"pruned\":%" PRIu64 "},",
             en.items, en.bytes, en.ops, en.items_norm, en.bytes_norm,
             en.ops_norm, en.trend, en.stability, en.reports, en.rebalances,
             en.slots_moved, en.keys_moved, en.last_report_ms, w.edges,
             w.total_strength, w.max_strength, w.reinforcements, w.pruned);
+    tier_metrics_json(db, f);
+    fputc('}', f);
     if (fclose(f) != 0 || !buf) {
         free(buf);
         return WARP_ENOMEM;

@@ -32,9 +32,14 @@
 
 enum { FACT_GET = 1, FACT_PUT, FACT_DEL, FACT_BATCH };
 
+/* The kinds of batch: a batch get, whose neighbouring keys teach the
+ * entanglement graph (entangle.c); or a quantum get, whose keys were read
+ * together because they are entangled already, so they teach it nothing. */
+enum { PHYS_BATCH_GET = 0, PHYS_BATCH_ENTANGLED = 1 };
+
 /* One observation. A FACT_BATCH fact heads the `n` FACT_GET facts of one
- * batch get. `shift`: the fact stands for 2^shift accesses (the sampling
- * period when it was recorded). */
+ * batch get; its `slot` says which kind (PHYS_BATCH_*). `shift`: the fact
+ * stands for 2^shift accesses (the sampling period when it was recorded). */
 typedef struct fact {
     uint64_t h;
     uint16_t slot;
@@ -72,6 +77,13 @@ extern _Thread_local struct phys_tls {
 
 int physics_open(warp_db *db, const char *dir);
 void physics_close(warp_db *db);
+
+/* The temperature of `n` keys by hash, for the tiers (tier.c): each one's
+ * decayed weight now and the ms since its last access; a key never
+ * observed (or with physics not open yet) gets 0 and UINT64_MAX. Takes
+ * the physics lock once. */
+void physics_key_temps(warp_db *db, size_t n, const uint64_t *h, float *weight,
+                       uint64_t *age_ms);
 
 /* The calling thread's ring for `db`, registering it on first use; NULL
  * if it cannot be allocated (the fact is then not recorded). */
@@ -134,8 +146,9 @@ static inline void physics_note(warp_db *db, unsigned op, uint32_t slot,
     atomic_store_explicit(&r->head, head + 1, memory_order_release);
 }
 
-/* Record one batch get of `n` keys (hashes and slots), as one sample. */
+/* Record one batch get of `n` keys (hashes and slots), as one sample;
+ * `kind` is PHYS_BATCH_GET or PHYS_BATCH_ENTANGLED. */
 void physics_note_batch(warp_db *db, const uint64_t *h, const uint32_t *slots,
-                        size_t n);
+                        size_t n, unsigned kind);
 
 #endif

@@ -39,6 +39,7 @@ static int parse_pattern(const char *s, const char *end, rule_pattern *p)
     memcpy(p->suf, star + 1, suf);
     p->pre_len = (uint8_t)pre;
     p->suf_len = (uint8_t)suf;
+    p->typed = memchr(p->pre, ':', pre) == p->pre + pre - 1;
     return 0;
 }
 
@@ -56,13 +57,16 @@ static bool same_pattern(const rule_pattern *a, const rule_pattern *b)
            memcmp(a->suf, b->suf, a->suf_len) == 0;
 }
 
-static void index_pattern(rules *r, const rule_pattern *p)
+/* Index pattern `p` (once, however many rules use it); returns its
+ * index in r->pat. */
+static uint16_t index_pattern(rules *r, const rule_pattern *p)
 {
     for (uint32_t i = 0; i < r->npat; i++)
         if (same_pattern(&r->pat[i], p))
-            return;
+            return (uint16_t)i;
     const char *colon = memchr(p->pre, ':', p->pre_len);
     r->pat[r->npat] = *p;
+    r->pat_use[r->npat] = UINT16_MAX;
     if (colon == p->pre + p->pre_len - 1) {
         unsigned b = bucket_of(p->pre, p->pre_len);
         r->pat_next[r->npat] = r->bucket[b];
@@ -70,7 +74,19 @@ static void index_pattern(rules *r, const rule_pattern *p)
     } else {
         r->odd[r->nodd++] = (uint16_t)r->npat;
     }
-    r->npat++;
+    return (uint16_t)r->npat++;
+}
+
+/* Note that pattern `pat` is rule `ri`'s target `dst` (RULES_TARGETS: its
+ * source). */
+static void index_use(rules *r, uint16_t pat, uint32_t ri, uint32_t dst)
+{
+    uint32_t u = r->nuse++;
+
+    r->use_rule[u] = (uint8_t)ri;
+    r->use_dst[u] = (uint8_t)dst;
+    r->use_next[u] = r->pat_use[pat];
+    r->pat_use[pat] = (uint16_t)u;
 }
 
 static int parse_rule(const char *s, const char *end, rule *out)
@@ -108,10 +124,11 @@ int rules_parse(const char *spec, rules *out)
         if (skip_space(s, stop) < stop) { /* skip empty rules */
             if (out->n == RULES_MAX || parse_rule(s, stop, &out->r[out->n]))
                 return -1;
-            rule *r = &out->r[out->n++];
-            index_pattern(out, &r->src);
+            uint32_t ri = out->n++;
+            rule *r = &out->r[ri];
+            index_use(out, index_pattern(out, &r->src), ri, RULES_TARGETS);
             for (uint32_t i = 0; i < r->ndst; i++)
-                index_pattern(out, &r->dst[i]);
+                index_use(out, index_pattern(out, &r->dst[i]), ri, i);
         }
         s = stop + 1;
     }
@@ -159,4 +176,127 @@ bool rules_id(const rules *r, const void *key, size_t klen, const void **id,
         }
     }
     return false;
+}
+
+/* Whether `key` matches pattern `p`: its prefix, then its suffix, not
+ * overlapping. `plen` is the length of the key up to its first ':'
+ * included: a typed pattern's prefix must be exactly that (the cheap test
+ * that rules most patterns out). */
+static bool pattern_match(const rule_pattern *p, const unsigned char *k,
+                          size_t klen, size_t plen)
+{
+    if (p->typed && p->pre_len != plen)
+        return false;
+    return klen >= (size_t)p->pre_len + p->suf_len &&
+           k[0] == (unsigned char)p->pre[0] &&
+           memcmp(k, p->pre, p->pre_len) == 0 &&
+           (p->suf_len == 0 ||
+            memcmp(k + klen - p->suf_len, p->suf, p->suf_len) == 0);
+}
+
+/* Append pattern `p` with its `*` replaced by `id` to the partners, unless
+ * it is the key itself, a repeat, or does not fit. */
+static size_t add_partner(const rule_pattern *p, const unsigned char *id,
+                          size_t id_len, const void *key, size_t klen,
+                          char *buf, size_t cap, size_t *used, rule_key *out,
+                          size_t n, size_t max, bool *more)
+{
+    size_t len = (size_t)p->pre_len + id_len + p->suf_len;
+    char *dst = buf + *used;
+
+    if (n == max || cap - *used < len) {
+        *more = true;
+        return n;
+    }
+    if (cap - *used >= 2 * (size_t)RULES_PAT_MAX + id_len) {
+        /* whole pattern buffers: fixed-size copies, no calls; the bytes
+         * past the partner are overwritten by the next one */
+        memcpy(dst, p->pre, RULES_PAT_MAX);
+        memcpy(dst + p->pre_len, id, id_len);
+        memcpy(dst + p->pre_len + id_len, p->suf, RULES_PAT_MAX);
+    } else {
+        memcpy(dst, p->pre, p->pre_len);
+        memcpy(dst + p->pre_len, id, id_len);
+        memcpy(dst + p->pre_len + id_len, p->suf, p->suf_len);
+    }
+    if (len == klen && memcmp(dst, key, len) == 0)
+        return n;
+    for (size_t i = 0; i < n; i++)
+        if (out[i].len == len && memcmp(out[i].key, dst, len) == 0)
+            return n;
+    out[n] = (rule_key){dst, len,
+                        p->typed && p->suf_len == 0 &&
+                            !memchr(p->pre, '{', p->pre_len)};
+    *used += len;
+    return n + 1;
+}
+
+/* The uses of the patterns `key` matches, as rule << 8 | target (0xff:
+ * the source), into u[]; returns how many. The typed patterns are found
+ * through the prefix buckets, like rules_id(), so a call touches only the
+ * patterns that can match. */
+static size_t matching_uses(const rules *r, const unsigned char *k, size_t klen,
+                            size_t plen, uint16_t *u)
+{
+    size_t n = 0;
+
+    for (uint16_t i = r->bucket[bucket_of(k, plen)]; i != UINT16_MAX;
+         i = r->pat_next[i])
+        if (pattern_match(&r->pat[i], k, klen, plen))
+            for (uint16_t x = r->pat_use[i]; x != UINT16_MAX;
+                 x = r->use_next[x])
+                u[n++] = (uint16_t)(r->use_rule[x] << 8 |
+                                    (r->use_dst[x] == RULES_TARGETS
+                                         ? 0xff
+                                         : r->use_dst[x]));
+    for (uint32_t j = 0; j < r->nodd; j++)
+        if (pattern_match(&r->pat[r->odd[j]], k, klen, plen))
+            for (uint16_t x = r->pat_use[r->odd[j]]; x != UINT16_MAX;
+                 x = r->use_next[x])
+                u[n++] = (uint16_t)(r->use_rule[x] << 8 |
+                                    (r->use_dst[x] == RULES_TARGETS
+                                         ? 0xff
+                                         : r->use_dst[x]));
+    for (size_t i = 1; i < n; i++) /* rule order; a source before targets */
+        for (size_t j = i; j > 0 && (u[j - 1] >> 8) > (u[j] >> 8); j--) {
+            uint16_t t = u[j];
+            u[j] = u[j - 1];
+            u[j - 1] = t;
+        }
+    return n;
+}
+
+size_t rules_partners(const rules *r, const void *key, size_t klen, char *buf,
+                      size_t cap, rule_key *out, size_t max, bool *more)
+{
+    const unsigned char *k = key;
+    const unsigned char *colon = klen ? memchr(k, ':', klen) : NULL;
+    uint16_t use[RULES_MAX * (RULES_TARGETS + 1)];
+    size_t n = 0, used = 0, nuse;
+    bool dummy = false;
+
+    if (!more)
+        more = &dummy;
+    *more = false;
+    if (!colon || klen < 2)
+        return 0;
+    const unsigned char *id = colon + 1;
+    size_t plen = (size_t)(id - k), id_len = klen - plen;
+    nuse = matching_uses(r, k, klen, plen, use);
+    for (size_t i = 0; i < nuse; i++) {
+        const rule *ru = &r->r[use[i] >> 8];
+        bool src = false;
+        size_t j = i;
+        for (; j < nuse && (use[j] >> 8) == (use[i] >> 8); j++)
+            src = src || (use[j] & 0xff) == 0xff;
+        if (src) /* the key is the rule's source: its targets */
+            for (uint32_t d = 0; d < ru->ndst; d++)
+                n = add_partner(&ru->dst[d], id, id_len, key, klen, buf, cap,
+                                &used, out, n, max, more);
+        else /* one of its targets: its source */
+            n = add_partner(&ru->src, id, id_len, key, klen, buf, cap, &used,
+                            out, n, max, more);
+        i = j - 1;
+    }
+    return n;
 }

@@ -9,8 +9,8 @@
  *
  * Routing uses the ids (route.h): with colocation `rules`, every key that
  * matches any pattern of any rule is routed by its id, so user:42,
- * profile:42 and settings:42 land in one slot. Issue 5's entanglement
- * uses the targets.
+ * profile:42 and settings:42 land in one slot. The entanglement graph
+ * (entangle.c) uses the targets, through rules_partners().
  *
  * Text form (the `entanglement_rules` option): rules separated by `;`,
  * each `source->target,target,...`; spaces around tokens are ignored.
@@ -38,6 +38,8 @@
 typedef struct rule_pattern {
     char pre[RULES_PAT_MAX], suf[RULES_PAT_MAX];
     uint8_t pre_len, suf_len;
+    bool typed; /* pre is "type:", one ':' at its end: a key can match only
+                 * if its bytes up to its first ':' are pre */
 } rule_pattern;
 
 typedef struct rule {
@@ -60,6 +62,15 @@ typedef struct rules {
      * one by one; none among the defaults */
     uint16_t odd[RULES_MAX * (RULES_TARGETS + 1)];
     uint32_t nodd;
+    /* where each pattern is used, for rules_partners(): a chain from
+     * pat_use[i] through use_next (UINT16_MAX ends it) of uses, each
+     * rule use_rule[u] and its target use_dst[u] (RULES_TARGETS: its
+     * source) */
+    uint16_t pat_use[RULES_MAX * (RULES_TARGETS + 1)];
+    uint16_t use_next[RULES_MAX * (RULES_TARGETS + 1)];
+    uint8_t use_rule[RULES_MAX * (RULES_TARGETS + 1)];
+    uint8_t use_dst[RULES_MAX * (RULES_TARGETS + 1)];
+    uint32_t nuse;
 } rules;
 
 /* Parse `spec` into *out. Returns 0, or -1 for a malformed spec (*out is
@@ -73,5 +84,31 @@ int rules_check(const char *spec);
  * bytes after the key's first `:` and returns true. */
 bool rules_id(const rules *r, const void *key, size_t klen, const void **id,
               size_t *id_len);
+
+/* One key a rule relates to another: `len` bytes at `key`. `same_id`:
+ * its pattern is "type:*" with no '{' (one ':', at the end of its prefix;
+ * no suffix), so its id under the rules is exactly the other key's id;
+ * then, when both are routed by their rule ids (no hash tag), they share
+ * a slot. */
+typedef struct rule_key {
+    const char *key;
+    size_t len;
+    bool same_id;
+} rule_key;
+
+/* The keys that the rules relate to `key`, both ways, as the entanglement
+ * graph's rule edges (entangle.c): for each rule whose source pattern
+ * `key` matches, its targets; for each rule one of whose targets `key`
+ * matches, its source. The `*` of each is replaced by the key's id, the
+ * bytes after its first ':' (upstream's split; a key without ':' has
+ * none): user:42 -> profile:42, settings:42, sessions:42; profile:42 ->
+ * user:42. The key itself and repeats are left out.
+ *
+ * The keys are written one after another into buf (capacity `cap`) and
+ * described in out[0 ..]; returns how many there are. Those that do not fit
+ * in `cap` bytes or `max` entries are left out, and *more (if not NULL) is
+ * set to true. Reads only `r`: thread-safe. */
+size_t rules_partners(const rules *r, const void *key, size_t klen, char *buf,
+                      size_t cap, rule_key *out, size_t max, bool *more);
 
 #endif

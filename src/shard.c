@@ -51,6 +51,12 @@ static void reclaim(shard *sh)
     l->since_reclaim = 0;
 }
 
+void shard_reclaim(shard *sh)
+{
+    if (sh->limbo.count)
+        reclaim(sh);
+}
+
 static void retire_table(void *ctx, table *t)
 {
     limbo_push(ctx, t, 0);

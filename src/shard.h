@@ -71,6 +71,11 @@ void shard_release_retire(shard *sh, size_t n);
  * reservation must cover it. Lock held. */
 void shard_retire_item(shard *sh, item *it);
 
+/* Free now what the limbo holds that no reader can still see (after an
+ * epoch_advance(): tier.c, so that demotions show in the memory figure
+ * at once). Lock held. */
+void shard_reclaim(shard *sh);
+
 /* After a write: count `dk` keys and the byte deltas, refresh the memory
  * figure, and now and then free what is epoch-safe. Lock held. */
 void shard_account(shard *sh, int64_t dk, int64_t dkey_bytes,

@@ -108,7 +108,7 @@ void slab_init(slab *s, page_pool *pool)
 
 void *slab_alloc(slab *s, size_t size)
 {
-    if (size > SLAB_MAX) {
+    if (slab_is_large(s, size)) {
         void *p = mem_alloc(s->pool->m, size);
         if (p)
             s->large_bytes += size;
@@ -139,7 +139,7 @@ void slab_free(slab *s, void *p, size_t size)
 {
     if (!p)
         return;
-    if (size > SLAB_MAX) {
+    if (slab_is_large(s, size)) {
         s->large_bytes -= size;
         mem_free(s->pool->m, p, size);
         return;

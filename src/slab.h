@@ -11,6 +11,12 @@
  * A slab belongs to one shard and is used under that shard's lock; the
  * page pool has its own small lock, taken once per 64 KiB page.
  * Pages go back to the pool only when the store closes.
+ *
+ * DIRECT MODE (a memory budget, maxmemory, is set: docs/TIERS.md): every
+ * item, whatever its size, comes from the store's allocator, as large ones
+ * do. A class's pages are never released, so an item that moves to a
+ * smaller tier would leave its chunk free for its class alone; freed heap
+ * memory is reusable by any size and can go back to the system.
  */
 #ifndef WARP_SLAB_H
 #define WARP_SLAB_H
@@ -44,12 +50,19 @@ typedef struct slab {
     char *bump_end[SLAB_CLASSES];
     uint64_t page_bytes;  /* bytes of pages this slab took */
     uint64_t large_bytes; /* bytes of large allocations live */
+    bool direct;          /* every allocation is large (direct mode) */
 } slab;
 
 int page_pool_init(page_pool *p, mem *m, bool huge_pages);
 void page_pool_destroy(page_pool *p);
 
 void slab_init(slab *s, page_pool *pool);
+
+/* Whether an allocation of `size` bytes bypasses the classes. */
+static inline bool slab_is_large(const slab *s, size_t size)
+{
+    return size > SLAB_MAX || s->direct;
+}
 
 /* Allocate `size` bytes (at least 8-byte aligned). NULL on failure. */
 void *slab_alloc(slab *s, size_t size);

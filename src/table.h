@@ -63,7 +63,7 @@ const item *table_find(const table_root *root, uint64_t h, const void *key,
 
 /* Pipelined lookups for batches, each stage a step closer to the item:
  * prefetch the root table's header; the entry line `h` probes first; and
- * the first item whose fingerprint matches `h`. Hints only: they read
+ * the first two lines of the first item whose fingerprint matches `h`. Hints only: they read
  * nothing that a later table_find() relies on. */
 void table_prefetch_root(const table_root *root);
 void table_prefetch(const table_root *root, uint64_t h);
@@ -90,6 +90,12 @@ void table_unreserve(table_root *root, uint32_t n);
  * key. Returns the replaced item (to retire) or NULL. Consumes one
  * reservation. */
 item *table_put(table_writer *w, table_root *root, uint64_t h, item *it);
+
+/* Put `nu` in the place of `old`, the item with the same key (hash `h`),
+ * if `old` is still published: returns true, or false (nothing changed)
+ * if the key holds another item or none. Never allocates and needs no
+ * reservation (tier.c moves values between tiers with it). */
+bool table_replace(table_root *root, uint64_t h, const item *old, item *nu);
 
 /* Unlink the item with key `key` (hash `h`). Returns it (to retire), or
  * NULL if there is none. Never allocates. */

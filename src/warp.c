@@ -24,15 +24,18 @@
 #include <string.h>
 
 #include "db.h"
+#include "entangle.h"
 #include "epoch.h"
 #include "mem.h"
 #include "options.h"
 #include "persist.h"
 #include "physics.h"
 #include "route.h"
+#include "series.h"
 #include "shard.h"
 #include "slab.h"
 #include "table.h"
+#include "tier.h"
 #include "wal.h"
 
 /* --- names and codes ------------------------------------------------------ */
@@ -62,6 +65,9 @@ const char *warp_strerror(int rc)
         return "data directory in use by another process";
     case WARP_ECORRUPT:
         return "data corrupted";
+    case WARP_EFULL:
+        return "memory budget exhausted (maxmemory): nothing more can be "
+               "demoted";
     default:
         return "unknown error";
     }
@@ -196,11 +202,19 @@ int warp_open(const char *path, const warp_options *opts, warp_db **out)
     for (uint32_t s = 0; s < WARP_SLOTS; s++)
         atomic_init(&db->slot_shard[s],
                     (uint16_t)route_initial_shard(s, o.shards));
+    if ((rc = tier_open(db, path))) {
+        warp_close(db);
+        return rc;
+    }
     if (path && (rc = persist_recover(db))) {
         warp_close(db); /* frees what recovery loaded, and the directory */
         return rc;
     }
-    if ((rc = physics_open(db, path))) {
+    if ((rc = entangle_open(db)) || (rc = physics_open(db, path))) {
+        warp_close(db);
+        return rc;
+    }
+    if ((rc = series_open(db)) || (rc = tier_start(db))) {
         warp_close(db);
         return rc;
     }
@@ -227,7 +241,7 @@ static void free_large_item(void *ctx, const item *it)
     warp_db *db = ctx;
     size_t size = item_size(it);
 
-    if (size > SLAB_MAX)
+    if (slab_is_large(&db->shards[0].slab, size))
         mem_free(&db->m, (void *)it, size);
 }
 
@@ -237,13 +251,17 @@ void warp_close(warp_db *db)
 
     if (!db)
         return;
-    physics_close(db); /* first: it may be moving slots */
+    tier_stop(db);      /* first: it moves values */
+    physics_close(db);  /* first: it may be moving slots */
+    entangle_close(db); /* after: the physics thread learns edges */
+    series_close(db);
     if (db->p)
         persist_end(db);
     for (uint32_t s = 0; s < WARP_SLOTS; s++) {
         table_foreach(&db->slots[s], free_large_item, db);
         table_destroy(&db->m, &db->slots[s]);
     }
+    tier_close(db); /* after persist_end: a last checkpoint reads deep */
     for (uint32_t i = 0; i < db->nshards; i++)
         shard_destroy(&db->shards[i]);
     mem_free(&db->m, db->shards_raw, shards_bytes(db->nshards));
@@ -345,7 +363,9 @@ static void fill_placement(const warp_db *db, uint32_t slot, unsigned access,
 
 /* --- reads ---------------------------------------------------------------- */
 
-/* Copy out what a lookup found; shared by get and batch get. */
+/* Copy out what a lookup found; shared by get and batch get. A value in
+ * a lower tier (photon_sphere, deep_cache) takes one branch to its
+ * decoder. */
 static int deliver(const warp_db *db, uint32_t slot, const item *it, void *buf,
                    size_t cap, size_t *vlen, warp_placement *where)
 {
@@ -357,9 +377,16 @@ static int deliver(const warp_db *db, uint32_t slot, const item *it, void *buf,
         fill_placement(db, slot, item_access(it), item_priority(it), where);
     if (it->vlen > cap)
         return WARP_ERANGE;
+    if (__builtin_expect(item_tier(it) != ITEM_RAW, 0))
+        return tier_deliver((warp_db *)db, slot, it, buf);
     if (it->vlen)
         memcpy(buf, item_val(it), it->vlen);
     return WARP_OK;
+}
+
+int db_deliver_value(warp_db *db, uint32_t slot, const item *it, void *buf)
+{
+    return deliver(db, slot, it, buf, it->vlen, NULL, NULL);
 }
 
 int warp_get(warp_db *db, const void *key, size_t klen, void *buf, size_t cap,
@@ -431,49 +458,65 @@ int warp_exists(warp_db *db, const void *key, size_t klen)
     return rc == WARP_ERANGE ? WARP_OK : rc; /* found, with a value */
 }
 
-/* Batch lookups go through the pipeline in groups of BATCH_GROUP keys:
+/* Batch lookups go through the pipeline in groups of DB_GROUP keys:
  * prefetch the tables' headers, then the entries' lines, then the items,
- * then read. Each stage's loads overlap across the group. */
-#define BATCH_GROUP 16
+ * then read. Each stage's loads overlap across the group. Batch get and
+ * quantum get (entangle.c) share it. */
+void db_find_group(warp_db *db, size_t m, const void *const *key,
+                   const size_t *klen, const uint64_t *h, const uint32_t *sl,
+                   uint32_t live, const item **found)
+{
+    assert(m <= DB_GROUP);
+    for (size_t i = 0; i < m; i++)
+        if (live >> i & 1)
+            table_prefetch_root(&db->slots[sl[i]]);
+    for (size_t i = 0; i < m; i++)
+        if (live >> i & 1)
+            table_prefetch(&db->slots[sl[i]], h[i]);
+    for (size_t i = 0; i < m; i++)
+        if (live >> i & 1)
+            table_prefetch_item(&db->slots[sl[i]], h[i]);
+    for (size_t i = 0; i < m; i++)
+        found[i] = live >> i & 1
+                       ? table_find(&db->slots[sl[i]], h[i], key[i], klen[i])
+                       : NULL;
+}
 
 int warp_get_batch(warp_db *db, warp_get_item *items, size_t n)
 {
-    uint64_t h[BATCH_GROUP];
-    uint32_t sl[BATCH_GROUP];
+    uint64_t h[DB_GROUP];
+    uint32_t sl[DB_GROUP];
+    const void *k[DB_GROUP];
+    size_t kl[DB_GROUP];
+    const item *it[DB_GROUP];
     epoch_thread *et;
 
     if (!db || (!items && n))
         return WARP_EINVAL;
     if (!(et = epoch_enter()))
         return WARP_ENOMEM;
-    for (size_t base = 0; base < n; base += BATCH_GROUP) {
+    for (size_t base = 0; base < n; base += DB_GROUP) {
         warp_get_item *g = items + base;
-        size_t m = n - base < BATCH_GROUP ? n - base : BATCH_GROUP;
+        size_t m = n - base < DB_GROUP ? n - base : DB_GROUP;
+        uint32_t live = 0;
 
         for (size_t i = 0; i < m; i++) {
             g[i].rc = check_key(db, g[i].key, g[i].klen);
             if (g[i].rc == WARP_OK && !g[i].buf && g[i].cap)
                 g[i].rc = WARP_EINVAL;
-            h[i] = g[i].rc == WARP_OK ? route_hash(g[i].key, g[i].klen) : 0;
-            sl[i] = g[i].rc == WARP_OK
-                        ? db_key_slot(db, g[i].key, g[i].klen, h[i])
-                        : route_slot(h[i]);
-            table_prefetch_root(&db->slots[sl[i]]);
+            k[i] = g[i].key;
+            kl[i] = g[i].klen;
+            h[i] = g[i].rc == WARP_OK ? route_hash(k[i], kl[i]) : 0;
+            sl[i] = g[i].rc == WARP_OK ? db_key_slot(db, k[i], kl[i], h[i])
+                                       : route_slot(h[i]);
+            live |= (uint32_t)(g[i].rc == WARP_OK) << i;
         }
+        db_find_group(db, m, k, kl, h, sl, live, it);
         for (size_t i = 0; i < m; i++)
-            table_prefetch(&db->slots[sl[i]], h[i]);
-        for (size_t i = 0; i < m; i++)
-            table_prefetch_item(&db->slots[sl[i]], h[i]);
-        for (size_t i = 0; i < m; i++) {
-            uint32_t slot = sl[i];
-            if (g[i].rc != WARP_OK)
-                continue;
-            g[i].rc =
-                deliver(db, slot,
-                        table_find(&db->slots[slot], h[i], g[i].key, g[i].klen),
-                        g[i].buf, g[i].cap, &g[i].vlen, &g[i].where);
-        }
-        physics_note_batch(db, h, sl, m);
+            if (g[i].rc == WARP_OK)
+                g[i].rc = deliver(db, sl[i], it[i], g[i].buf, g[i].cap,
+                                  &g[i].vlen, &g[i].where);
+        physics_note_batch(db, h, sl, m, PHYS_BATCH_GET);
     }
     epoch_exit(et);
     return WARP_OK;
@@ -497,6 +540,7 @@ struct wop {
     uint32_t slot, shard;
     size_t idx; /* position in a batch */
     item *it;   /* a put's new item, allocated by wop_reserve() */
+    const item *expect; /* a delete: only if the key holds this item */
     /* fsync=always: waiting for its group commit */
     uint64_t wal_seg, wal_end; /* where its record ends in the log */
     struct wop *next_pending;
@@ -519,6 +563,7 @@ static void wop_init(const warp_db *db, wop *w, uint8_t op, const void *key,
     w->h = route_hash(key, klen);
     w->slot = db_key_slot(db, key, klen, w->h);
     w->it = NULL;
+    w->expect = NULL;
     w->rc = WARP_OK;
     w->existed = false;
 }
@@ -533,6 +578,13 @@ static int wop_reserve(warp_db *db, shard *sh, wop *w)
         return WARP_OK;
     if (table_reserve(&sh->tw, &db->slots[w->slot], 1))
         goto fail_retire;
+    if (__builtin_expect(w->access == WARP_ACCESS_COLD, 0)) {
+        /* the hint sends it straight to photon_sphere */
+        if (!(w->it = tier_cold_item(db, sh, w->key, w->klen, w->val, w->vlen,
+                                     w->access, w->priority)))
+            goto fail_table;
+        return WARP_OK;
+    }
     if (!(w->it = slab_alloc(&sh->slab, item_size_for(w->klen, w->vlen))))
         goto fail_table;
     item_fill(w->it, w->key, w->klen, w->val, w->vlen, w->access, w->priority);
@@ -586,10 +638,16 @@ static void slot_account(warp_db *db, uint32_t slot, int64_t dk, int64_t dbytes)
 static bool wop_apply(warp_db *db, shard *sh, wop *w)
 {
     table_root *root = &db->slots[w->slot];
+    const item *added = w->it;
     int64_t dk, dkb, dvb;
     item *old;
 
     if (w->op == WAL_OP_PUT) {
+        if (__builtin_expect(w->klen > SYS_PREFIX_LEN &&
+                                 *(const unsigned char *)w->key == 0xff,
+                             0) &&
+            db_is_edge_list(w->key, w->klen))
+            db_mark_edges(db, w->slot);
         old = table_put(&sh->tw, root, w->h, w->it);
         dk = old ? 0 : 1;
         dkb = old ? 0 : (int64_t)w->klen;
@@ -606,6 +664,7 @@ static bool wop_apply(warp_db *db, shard *sh, wop *w)
     }
     if (old)
         shard_retire_item(sh, old);
+    tier_note(db, sh, added, old);
     shard_release_retire(sh, RETIRES_PER_WRITE);
     shard_account(sh, dk, dkb, dvb);
     slot_account(db, w->slot, dk, dkb + dvb);
@@ -688,10 +747,13 @@ static int write_one(warp_db *db, wop *w, bool *existed)
     sh = lock_slot(db, w->slot);
 
     *existed = false;
-    if (w->op == WAL_OP_DEL &&
-        !table_find(&db->slots[w->slot], w->h, w->key, w->klen)) {
-        pthread_mutex_unlock(&sh->lock);
-        return WARP_OK; /* nothing to delete, nothing to log */
+    if (w->op == WAL_OP_DEL) {
+        const item *cur =
+            table_find(&db->slots[w->slot], w->h, w->key, w->klen);
+        if (!cur || (w->expect && cur != w->expect)) {
+            pthread_mutex_unlock(&sh->lock);
+            return WARP_OK; /* nothing to delete, nothing to log */
+        }
     }
     if ((rc = wop_reserve(db, sh, w)))
         goto out;
@@ -720,7 +782,7 @@ int warp_put(warp_db *db, const void *key, size_t klen, const void *val,
     bool existed;
     wop w;
 
-    if (rc)
+    if (rc || (rc = tier_admit(db, item_size_for(klen, vlen), false)))
         return rc;
     wop_init(db, &w, WAL_OP_PUT, key, klen, val, vlen, po);
     rc = write_one(db, &w, &existed);
@@ -740,6 +802,21 @@ int warp_delete(warp_db *db, const void *key, size_t klen)
     if (rc)
         return rc;
     wop_init(db, &w, WAL_OP_DEL, key, klen, NULL, 0, NULL);
+    rc = write_one(db, &w, &existed);
+    if (rc == WARP_OK)
+        physics_note(db, FACT_DEL, w.slot, w.h);
+    return rc ? rc : existed ? WARP_OK : WARP_NOTFOUND;
+}
+
+int db_delete_item(warp_db *db, const void *key, size_t klen,
+                   const item *expect)
+{
+    bool existed;
+    wop w;
+    int rc;
+
+    wop_init(db, &w, WAL_OP_DEL, key, klen, NULL, 0, NULL);
+    w.expect = expect;
     rc = write_one(db, &w, &existed);
     if (rc == WARP_OK)
         physics_note(db, FACT_DEL, w.slot, w.h);
@@ -862,6 +939,7 @@ int warp_put_batch(warp_db *db, warp_put_item *items, size_t n, size_t *failed)
         *failed = n;
     if (!db || (!items && n))
         return WARP_EINVAL;
+    size_t need = 0;
     for (size_t i = 0; i < n; i++) {
         const warp_put_item *p = &items[i];
         rc = check_put(db, p->key, p->klen, p->val, p->vlen, p->opts);
@@ -870,9 +948,12 @@ int warp_put_batch(warp_db *db, warp_put_item *items, size_t n, size_t *failed)
                 *failed = i;
             return rc;
         }
+        need += item_size_for(p->klen, p->vlen);
     }
     if (n == 0)
         return WARP_OK;
+    if ((rc = tier_admit(db, need, false)))
+        return rc;
     if (n > UINT32_MAX || !(v = mem_alloc(&db->m, n * sizeof(*v))))
         return WARP_ENOMEM;
     for (size_t i = 0; i < n; i++) {
@@ -918,6 +999,7 @@ int db_apply_put(warp_db *db, const void *key, uint32_t klen, const void *val,
 
     if (po.priority > WARP_PRIORITY_BACKGROUND)
         po.priority = WARP_PRIORITY_NORMAL;
+    (void)tier_admit(db, item_size_for(klen, vlen), true); /* demotes */
     wop_init(db, &w, WAL_OP_PUT, key, klen, val, vlen, &po);
     return apply_direct(db, &w);
 }
@@ -1013,18 +1095,19 @@ typedef struct foreach_ctx {
     warp_foreach_fn fn;
     void *ctx;
     int rc;
+    tier_buf buf; /* a tiered value, decoded */
 } foreach_ctx;
 
 static void foreach_item(void *arg, const item *it)
 {
     foreach_ctx *f = arg;
     warp_placement where;
+    const void *val;
 
-    if (f->rc)
+    if (f->rc || (f->rc = tier_value(f->db, it, &f->buf, &val)))
         return;
     fill_placement(f->db, f->slot, item_access(it), item_priority(it), &where);
-    f->rc = f->fn(f->ctx, item_key(it), item_klen(it), item_val(it), it->vlen,
-                  &where);
+    f->rc = f->fn(f->ctx, item_key(it), item_klen(it), val, it->vlen, &where);
 }
 
 int warp_foreach(warp_db *db, warp_foreach_fn fn, void *ctx)
@@ -1038,5 +1121,6 @@ int warp_foreach(warp_db *db, warp_foreach_fn fn, void *ctx)
         table_foreach(&db->slots[f.slot], foreach_item, &f);
         pthread_mutex_unlock(&sh->lock);
     }
+    tier_buf_free(&f.buf);
     return f.rc;
 }

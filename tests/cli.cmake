@@ -8,6 +8,8 @@
 #   cli-bench-usage  bench argument errors exit 2; bench --dir cleans up
 #   cli-bench-physics  bench --physics modes side by side (vs off), mixed,
 #                    --repeat, zipf, and the rebalance workload's report
+#   cli-bench-qget   bench --workload qget: both rows and the ratio; a key
+#                    count that is not a multiple of 4 is refused
 # Needs bash and coreutils (od, dd, cmp, sort, awk, paste).
 
 # warp_cli is defined later (cli/ is added after tests/); the generator
@@ -24,3 +26,16 @@ foreach(group roundtrip check load-errors bench-usage bench-physics)
                      $<TARGET_FILE:warp_cli> ${group})
     set_tests_properties(cli-${group} PROPERTIES LABELS cli TIMEOUT 300)
 endforeach()
+
+# cli-bench-qget: `warp bench --workload qget` runs its two rows on a small
+# store (every quantum get must return its 3 partners, found) and prints
+# the ratio; bad flags are usage errors (exit 2).
+add_test(NAME cli-bench-qget
+         COMMAND $<TARGET_FILE:warp_cli> bench --workload qget --keys 4000
+                 --seconds 0.05 --repeat 2)
+set_tests_properties(cli-bench-qget PROPERTIES LABELS cli TIMEOUT 120
+    PASS_REGULAR_EXPRESSION "qget / get4: [0-9]+\\.[0-9]+ \\(per run: [0-9.]+ [0-9.]+")
+add_test(NAME cli-bench-qget-usage
+         COMMAND $<TARGET_FILE:warp_cli> bench --workload qget --keys 4001)
+set_tests_properties(cli-bench-qget-usage PROPERTIES LABELS cli TIMEOUT 60
+    PASS_REGULAR_EXPRESSION "qget: bad flag or value for '--keys'")

@@ -337,7 +337,7 @@ static void invalid_hints_are_einval_and_not_stored(void **state)
 static const int all_codes[] = {
     WARP_OK,      WARP_NOTFOUND, WARP_EINVAL,   WARP_ENOMEM,
     WARP_ETOOBIG, WARP_ERANGE,   WARP_ENOOPT,   WARP_EIO,
-    WARP_ENOSPC,  WARP_EBUSY,    WARP_ECORRUPT,
+    WARP_ENOSPC,  WARP_EBUSY,    WARP_ECORRUPT, WARP_EFULL,
 };
 
 static void strerror_names_every_code_distinctly(void **state)
@@ -356,7 +356,7 @@ static void strerror_names_every_code_distinctly(void **state)
 
 static void strerror_of_unknown_codes_is_unknown_error(void **state)
 {
-    static const int unknown[] = {1,     2,      -11,       -12,
+    static const int unknown[] = {1,     2,      -12,       -13,
                                   12345, -12345, INT32_MAX, INT32_MIN};
 
     (void)state;

@@ -29,6 +29,12 @@ static const struct {
     {"rebalance_cooldown", "0", 0},
     {"colocation", "tags", WARP_COLOCATE_TAGS},
     {"entanglement_rules", "a:*->b:*", 8}, /* strings read as lengths */
+    {"entanglement_learning", "yes", 1},
+    {"maxmemory", "64m", 64ull << 20},
+    {"eviction", "lru", WARP_EVICT_LRU},
+    {"demote_after", "1000", 1000},
+    {"deep_after", "0", 0},
+    {"deep_segment_size", "1m", 1ull << 20},
 };
 
 /* The field called `name`, widened to 64 bits. */
@@ -70,6 +76,18 @@ static uint64_t field(const warp_options *opts, const char *name)
         return (uint64_t)opts->colocation;
     if (strcmp(name, "entanglement_rules") == 0)
         return strlen(opts->entanglement_rules);
+    if (strcmp(name, "entanglement_learning") == 0)
+        return opts->entanglement_learning;
+    if (strcmp(name, "maxmemory") == 0)
+        return opts->maxmemory;
+    if (strcmp(name, "eviction") == 0)
+        return (uint64_t)opts->eviction;
+    if (strcmp(name, "demote_after") == 0)
+        return opts->demote_after;
+    if (strcmp(name, "deep_after") == 0)
+        return opts->deep_after;
+    if (strcmp(name, "deep_segment_size") == 0)
+        return opts->deep_segment_size;
     fail_msg("no field for option %s", name);
     return 0;
 }
@@ -232,6 +250,9 @@ static void enumerations_accept_their_documented_names(void **state)
     assert_set("fsync", "never", WARP_FSYNC_NEVER);
     assert_set("recovery", "strict", WARP_RECOVERY_STRICT);
     assert_set("recovery", "salvage", WARP_RECOVERY_SALVAGE);
+    assert_set("eviction", "none", WARP_EVICT_NONE);
+    assert_set("eviction", "lru", WARP_EVICT_LRU);
+    assert_set("eviction", "lfu", WARP_EVICT_LFU);
 }
 
 static void booleans_accept_every_documented_spelling(void **state)

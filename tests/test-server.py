@@ -1,0 +1,866 @@
+#!/usr/bin/python3
+"""test-server.py - black-box tests of warpd through real clients.
+
+usage: test-server.py WARPD WARP GROUP...
+
+  WARPD  the warpd binary;  WARP  the warp CLI (to build a plain store)
+  GROUP  commands, resp, limits, auth, ttl, persistence, crash, smoke
+
+Each group starts its own warpd on a free loopback port (--port 0; the
+port is read from the "listening on" log line), in its own temporary data
+directory, drives it with redis-py (Debian python3-redis), redis-cli
+(Debian redis-tools) and raw sockets, and stops it: SIGTERM must make it
+exit 0 (under the sanitizers, a leak or race fails that). Each check is
+named after the behaviour it pins. Run with Debian's /usr/bin/python3,
+where python3-redis lives.
+"""
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import redis
+
+WARPD = WARP = None
+TMP = None
+failures = []
+current = ""
+SLOW = os.environ.get("WARPD_TEST_SLOW", "1")  # sanitizer trees are slower
+
+
+def check(cond, what):
+    if cond:
+        return
+    failures.append(f"{current}: {what}")
+    print(f"FAIL: {current}: {what}", file=sys.stderr, flush=True)
+
+
+def begin(name):
+    global current
+    current = name
+    print(f"--- {name}", flush=True)
+
+
+class Server:
+    """A warpd process on a free loopback port."""
+
+    def __init__(self, *args, dir=None, threads=2):
+        self.dir = dir or tempfile.mkdtemp(dir=TMP, prefix="data.")
+        self.log = os.path.join(TMP, f"warpd.{os.getpid()}.{time.time_ns()}.log")
+        cmd = [WARPD, "--port", "0", "--dir", self.dir, "--threads",
+               str(threads), *args]
+        self.logf = open(self.log, "w+")
+        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf)
+        deadline = time.time() + 60
+        self.port = None
+        while time.time() < deadline:
+            m = re.search(r"listening on [^,]*:(\d+),", self.text())
+            if m:
+                self.port = int(m.group(1))
+                break
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.02)
+        if self.port is None:
+            self.proc.kill()
+            self.proc.wait()
+            raise RuntimeError("warpd did not start:\n" + self.text())
+
+    def text(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def client(self, **kw):
+        return redis.Redis(host="127.0.0.1", port=self.port,
+                           socket_timeout=30, **kw)
+
+    def sock(self):
+        s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return s
+
+    def cli(self, *args, input=None):
+        r = subprocess.run(["redis-cli", "-p", str(self.port), *args],
+                           input=input, capture_output=True, timeout=60)
+        return r.stdout.decode(errors="replace").strip()
+
+    def stop(self, sig=signal.SIGTERM):
+        """Stop it; returns the exit status (0 expected for SIGTERM)."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        try:
+            rc = self.proc.wait(timeout=120)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            rc = self.proc.wait()
+            check(False, "warpd did not stop within 120 s")
+        self.logf.close()
+        return rc
+
+    def stop_ok(self):
+        rc = self.stop()
+        check(rc == 0, f"warpd exits 0 on SIGTERM (got {rc}); log:\n"
+              + self.text()[-3000:])
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        if self.proc.poll() is None:
+            if exc[0] is None:
+                self.stop_ok()
+            else:
+                self.proc.kill()
+                self.proc.wait()
+                print("warpd log (tail):\n" + self.text()[-4000:],
+                      file=sys.stderr)
+
+
+def recv_until(s, pred, limit=60):
+    """Read from s until pred(data) holds or EOF; returns the bytes."""
+    data = b""
+    s.settimeout(limit)
+    while not pred(data):
+        try:
+            chunk = s.recv(1 << 16)
+        except (socket.timeout, ConnectionResetError):
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def closed(s, limit=10):
+    """Whether the server closes s (EOF) within `limit` seconds."""
+    s.settimeout(limit)
+    try:
+        while True:
+            chunk = s.recv(1 << 16)
+            if not chunk:
+                return True
+    except (ConnectionResetError, BrokenPipeError):
+        return True
+    except socket.timeout:
+        return False
+
+
+def resp(*args):
+    out = [f"*{len(args)}\r\n".encode()]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+# --------------------------------------------------------------------------
+# commands: the command set through redis-py and redis-cli
+# --------------------------------------------------------------------------
+
+def group_commands():
+    with Server() as srv:
+        r = srv.client()
+        begin("redis-cli PING, SET and GET round-trip")
+        check(srv.cli("PING") == "PONG", "PING is PONG")
+        check(srv.cli("SET", "cli:k", "v 1") == "OK", "SET is OK")
+        check(srv.cli("GET", "cli:k") == "v 1", "GET returns the value")
+        check("physics_mode:" in srv.cli("INFO", "physics"),
+              "INFO physics has physics_mode")
+
+        begin("strings follow Redis's semantics")
+        check(r.set("s", "abc") is True, "SET")
+        check(r.get("s") == b"abc", "GET")
+        check(r.get("missing") is None, "GET missing is nil")
+        check(r.set("s", "x", nx=True) is None, "SET NX on existing is nil")
+        check(r.set("s2", "x", xx=True) is None, "SET XX on missing is nil")
+        check(r.set("s", "new", get=True) == b"abc", "SET GET returns old")
+        check(r.setnx("s", "y") is False and r.setnx("s3", "y") is True,
+              "SETNX")
+        check(r.getset("s", "z") == b"new", "GETSET")
+        check(r.getdel("s") == b"z" and r.exists("s") == 0, "GETDEL")
+        check(r.mset({"a": "1", "b": "2", "c": "3"}) is True, "MSET")
+        check(r.mget("a", "b", "nope", "c") == [b"1", b"2", None, b"3"],
+              "MGET keeps order and nils")
+        big = b"x" * 5000
+        r.set("big", big)
+        check(r.mget("a", "big") == [b"1", big], "MGET of a large value")
+        check(r.msetnx({"a": "9", "zz": "9"}) is False and
+              r.get("zz") is None, "MSETNX sets nothing if one exists")
+        check(r.msetnx({"m1": "1", "m2": "2"}) is True, "MSETNX")
+        check(r.append("ap", "ab") == 2 and r.append("ap", "cd") == 4 and
+              r.get("ap") == b"abcd", "APPEND")
+        check(r.strlen("ap") == 4 and r.strlen("nope") == 0, "STRLEN")
+        check(r.getrange("ap", 1, 2) == b"bc" and
+              r.getrange("ap", -3, -1) == b"bcd" and
+              r.getrange("ap", 5, 10) == b"", "GETRANGE")
+        check(r.setrange("sr", 3, "xy") == 5 and
+              r.get("sr") == b"\x00\x00\x00xy", "SETRANGE pads with zeros")
+        check(r.setrange("sr2", 0, "") == 0 and r.exists("sr2") == 0,
+              "SETRANGE of nothing on a missing key creates nothing")
+        check(r.incr("n") == 1 and r.incrby("n", 10) == 11 and
+              r.decr("n") == 10 and r.decrby("n", 20) == -10, "INCR family")
+        check(r.incrbyfloat("f", "10.5") == 10.5 and
+              r.incrbyfloat("f", "0.1") == 10.6 and r.get("f") == b"10.6",
+              "INCRBYFLOAT formats like Redis")
+        r.set("n", str(2**63 - 1))
+        try:
+            r.incr("n")
+            check(False, "INCR overflow is an error")
+        except redis.ResponseError as e:
+            check("overflow" in str(e), "INCR overflow message")
+        r.set("t", "abc")
+        try:
+            r.incr("t")
+            check(False, "INCR of a non-integer is an error")
+        except redis.ResponseError as e:
+            check("not an integer" in str(e), "INCR non-integer message")
+        for bad in (["SET", "k", "v", "NX", "XX"], ["SET", "k", "v", "EX"],
+                    ["SET", "k", "v", "EX", "10", "PX", "5"],
+                    ["SET", "k", "v", "KEEPTTL", "EX", "5"]):
+            try:
+                r.execute_command(*bad)
+                check(False, f"{bad} is a syntax error")
+            except redis.ResponseError as e:
+                check("syntax" in str(e), f"{bad}: {e}")
+        try:
+            r.execute_command("SET", "k", "v", "EX", "0")
+            check(False, "SET EX 0 is an error")
+        except redis.ResponseError as e:
+            check("invalid expire time in 'set'" in str(e), str(e))
+        bin_key, bin_val = b"\x00k\r\n", b"\x00\xff\r\nv"
+        r.set(bin_key, bin_val)
+        check(r.get(bin_key) == bin_val, "binary keys and values")
+
+        begin("keys commands")
+        r.flushdb()
+        check(r.dbsize() == 0, "FLUSHDB empties")
+        r.mset({f"key:{i}": i for i in range(100)})
+        check(r.dbsize() == 100, "DBSIZE")
+        check(sorted(r.keys("key:1?")) ==
+              sorted(f"key:{i}".encode() for i in range(10, 20)),
+              "KEYS with a pattern")
+        seen = list(r.scan_iter(count=7))
+        check(len(seen) == 100 and len(set(seen)) == 100,
+              "SCAN returns every key exactly once")
+        check(set(r.scan_iter(match="key:5*")) ==
+              {b"key:5"} | {f"key:5{i}".encode() for i in range(10)},
+              "SCAN MATCH")
+        check(r.randomkey().startswith(b"key:"), "RANDOMKEY")
+        check(r.exists("key:1", "key:1", "nope") == 2,
+              "EXISTS counts repeats")
+        check(r.touch("key:1", "nope") == 1, "TOUCH")
+        check(r.type("key:1") == b"string" and r.type("nope") == b"none",
+              "TYPE")
+        check(r.delete("key:1", "key:2", "nope") == 2, "DEL counts")
+        check(r.unlink("key:3") == 1, "UNLINK")
+        check(r.rename("key:4", "ren") is True and r.get("ren") == b"4",
+              "RENAME")
+        try:
+            r.rename("nope", "x")
+            check(False, "RENAME of a missing key is an error")
+        except redis.ResponseError as e:
+            check("no such key" in str(e), str(e))
+        check(r.renamenx("key:5", "ren") is False, "RENAMENX onto existing")
+        check(r.renamenx("key:5", "ren2") is True, "RENAMENX")
+
+        begin("connection and server commands")
+        check(r.echo("hi") == b"hi", "ECHO")
+        check(r.ping() is True, "PING")
+        check(srv.cli("PING", "x") == "x", "PING message")
+        t = r.time()
+        check(abs(t[0] - time.time()) < 5, "TIME")
+        check(r.execute_command("SELECT", "0") in (True, b"OK"), "SELECT 0")
+        try:
+            r.execute_command("SELECT", "1")
+            check(False, "SELECT 1 is an error")
+        except redis.ResponseError as e:
+            check("out of range" in str(e), str(e))
+        check(r.client_setname("tester") is True and
+              r.client_getname() in ("tester", b"tester"),
+              "CLIENT SETNAME/GETNAME")
+        cid = r.client_id()
+        check(any(c["id"] == str(cid) and c["name"] == "tester"
+                  for c in r.client_list()), "CLIENT LIST shows us")
+        check(b"name=tester" in r.execute_command("CLIENT", "INFO"),
+              "CLIENT INFO")
+        info = r.info("all")
+        for field in ("redis_version", "connected_clients", "used_memory",
+                      "total_commands_processed", "physics_mode",
+                      "entropy_ops_norm", "keyspace_hits"):
+            check(field in info, f"INFO has {field}")
+        check(r.command_count() > 60, "COMMAND COUNT")
+        info = srv.cli("COMMAND", "INFO", "get").split("\n")
+        check(info[:2] == ["get", "2"], f"COMMAND INFO get: {info[:3]}")
+        docs = srv.cli("COMMAND", "DOCS", "set").split("\n")
+        check(docs[0] == "set" and "summary" in docs, "COMMAND DOCS set")
+        check(int(srv.cli("COMMAND", "COUNT")) == r.command_count(),
+              "redis-cli COMMAND COUNT")
+        check(r.config_get("maxclients") == {"maxclients": "10000"},
+              "CONFIG GET")
+        check(r.config_set("maxmemory", "100mb") is True and
+              r.config_get("maxmemory")["maxmemory"] == str(100 << 20),
+              "CONFIG SET maxmemory")
+        r.config_set("maxmemory", "0")
+        check("fsync" in r.config_get("fsync"), "CONFIG GET engine option")
+        try:
+            r.config_set("port", "1")
+            check(False, "CONFIG SET port is refused")
+        except redis.ResponseError:
+            pass
+        check(r.config_resetstat() is True and
+              r.info("stats")["total_commands_processed"] <= 2,
+              "CONFIG RESETSTAT")
+        check(r.save() is True, "SAVE")
+        check(r.lastsave().timestamp() > time.time() - 60, "LASTSAVE")
+        check(r.bgsave() in (True, b"Background saving started"), "BGSAVE")
+        try:
+            r.get(b"\xff\xfeengine")
+            check(False, "engine keys are not addressable")
+        except redis.ResponseError as e:
+            check("reserved" in str(e), str(e))
+
+        begin("WarpEngine commands")
+        import json
+        j = json.loads(r.execute_command("WARP.METRICS"))
+        check("cosmic_metrics" in j, "WARP.METRICS is the metrics JSON")
+        ent = r.execute_command("WARP.ENTROPY")
+        check(b"ops_norm" in ent, "WARP.ENTROPY")
+        ex = r.execute_command("WARP.EXPLAIN", "ren")
+        d = dict(zip(ex[0::2], ex[1::2]))
+        check(d[b"exists"] == 1 and 0 <= d[b"slot"] < 16384,
+              "WARP.EXPLAIN")
+        check(r.execute_command("WARP.PHYSICS", "full") == b"OK" and
+              r.execute_command("WARP.PHYSICS") == b"full", "WARP.PHYSICS")
+        rb = r.execute_command("WARP.REBALANCE", "FORCE")
+        check(b"slots_moved" in rb, "WARP.REBALANCE FORCE")
+
+
+# --------------------------------------------------------------------------
+# resp: the protocol edge cases, through raw sockets
+# --------------------------------------------------------------------------
+
+def group_resp():
+    with Server() as srv:
+        begin("a frame split at every byte is parsed whole")
+        s = srv.sock()
+        req = resp("SET", "split", "hello world") + resp("GET", "split")
+        for i in range(len(req)):
+            s.sendall(req[i:i + 1])
+            time.sleep(0.001)
+        want = b"+OK\r\n$11\r\nhello world\r\n"
+        got = recv_until(s, lambda d: len(d) >= len(want))
+        check(got == want, f"split replies {got!r}")
+
+        begin("inline commands, with quotes")
+        s.sendall(b'SET inl "a b\\x41"\r\nGET inl\r\nPING\r\n\r\nECHO \'q\'\n')
+        want = b"+OK\r\n$4\r\na bA\r\n+PONG\r\n$1\r\nq\r\n"
+        got = recv_until(s, lambda d: len(d) >= len(want))
+        check(got == want, f"inline replies {got!r}")
+
+        begin("10,000 pipelined commands are answered in order")
+        n = 10000
+        s.sendall(b"".join(resp("INCR", "pipe") for _ in range(n)))
+        want = b"".join(b":%d\r\n" % i for i in range(1, n + 1))
+        got = recv_until(s, lambda d: len(d) >= len(want))
+        check(got == want, f"pipelined replies ({len(got)} bytes)")
+        s.close()
+
+        begin("RESP3 after HELLO 3")
+        s = srv.sock()
+        s.sendall(resp("HELLO", "3"))
+        got = recv_until(s, lambda d: b"modules" in d and d.endswith(b"*0\r\n"))
+        check(got.startswith(b"%7\r\n") and b"proto\r\n:3\r\n" in got,
+              f"HELLO 3 map {got[:40]!r}")
+        s.sendall(resp("GET", "nope"))
+        check(recv_until(s, lambda d: d.endswith(b"\r\n")) == b"_\r\n",
+              "RESP3 null")
+        s.sendall(resp("CONFIG", "GET", "maxclients"))
+        got = recv_until(s, lambda d: d.endswith(b"10000\r\n"))
+        check(got == b"%1\r\n$10\r\nmaxclients\r\n$5\r\n10000\r\n",
+              f"RESP3 map {got!r}")
+        s.sendall(resp("WARP.ENTROPY"))
+        got = recv_until(s, lambda d: b"last_report_ms" in d and
+                         d.endswith(b"\r\n") and d.count(b"\r\n") >= 27)
+        check(got.startswith(b"%13\r\n") and b"\r\n," in got,
+              f"RESP3 doubles {got[:60]!r}")
+        s.sendall(resp("INFO", "server"))
+        got = recv_until(s, lambda d: b"config_file" in d and
+                         d.endswith(b"\r\n"))
+        check(got.startswith(b"=") and b"txt:# Server" in got,
+              "RESP3 verbatim INFO")
+        s.sendall(resp("HELLO", "4"))
+        got = recv_until(s, lambda d: d.endswith(b"\r\n"))
+        check(got.startswith(b"-NOPROTO"), f"HELLO 4 {got!r}")
+        s.close()
+
+        begin("malformed requests get an error and are closed")
+        cases = [
+            (b"*1\r\n$999999999999\r\n", b"invalid bulk length"),
+            (b"*1\r\n$536870913\r\n", b"invalid bulk length"),
+            (b"*99999999999\r\n", b"invalid multibulk length"),
+            (b"*2\r\n$3\r\nGET\r\nX\r\n", b"expected '$'"),
+            (b"*1\r\n$3\r\nGETXX", b"expected CRLF"),
+            (b"*1x\r\n", b"invalid multibulk length"),
+            (b'SET a "unbalanced\r\n', b"unbalanced"),
+        ]
+        for req, msg in cases:
+            s = srv.sock()
+            s.sendall(req)
+            got = recv_until(s, lambda d: d.endswith(b"\r\n"))
+            check(got.startswith(b"-ERR Protocol error") and msg in got,
+                  f"{req!r} -> {got!r}")
+            check(closed(s), f"{req!r} closes the connection")
+            s.close()
+        begin("a huge declared length allocates nothing up front")
+        s = srv.sock()
+        s.sendall(b"*1\r\n$500000000\r\nabc")
+        time.sleep(0.2)
+        s.close()
+        r = srv.client()
+        check(r.ping() and r.info("memory")["used_memory_rss"] < 400 << 20,
+              "server alive, RSS small")
+        begin("unknown command and wrong arity")
+        check_err = lambda cmd, m: check(m in _err(r, *cmd), f"{cmd}")
+        check_err(["NOSUCH", "x"], "unknown command")
+        check_err(["GET"], "wrong number of arguments for 'get'")
+        check_err(["MSET", "a"], "wrong number of arguments")
+
+
+def _err(r, *cmd):
+    try:
+        r.execute_command(*cmd)
+        return ""
+    except redis.ResponseError as e:
+        return str(e)
+
+
+# --------------------------------------------------------------------------
+# limits
+# --------------------------------------------------------------------------
+
+def group_limits():
+    with Server() as srv:
+        r = srv.client()
+        begin("proto-max-bulk-len")
+        r.config_set("proto-max-bulk-len", "1000")
+        s = srv.sock()
+        s.sendall(resp("SET", "k", b"x" * 1001))
+        got = recv_until(s, lambda d: d.endswith(b"\r\n"))
+        check(b"invalid bulk length" in got and closed(s), f"{got!r}")
+        check(r.set("k", b"x" * 1000), "at the limit is fine")
+        r.config_set("proto-max-bulk-len", "512mb")
+
+        begin("max-multibulk-len")
+        r.config_set("max-multibulk-len", "5")
+        s = srv.sock()
+        s.sendall(resp("MSET", "a", "1", "b", "2", "c"))
+        got = recv_until(s, lambda d: d.endswith(b"\r\n"))
+        check(b"invalid multibulk length" in got and closed(s), f"{got!r}")
+        r.config_set("max-multibulk-len", "1048576")
+
+        begin("client-query-buffer-limit closes a client sending too much")
+        r.config_set("client-query-buffer-limit", "1mb")
+        s = srv.sock()
+        try:
+            s.sendall(b"*2\r\n$4\r\nECHO\r\n$3000000\r\n" + b"x" * 1500000)
+        except OSError:
+            pass
+        check(closed(s), "closed past the query buffer limit")
+        r.config_set("client-query-buffer-limit", "1gb")
+
+        begin("client-output-buffer-limit closes a reader that never reads")
+        r.set("v100k", b"v" * 100000)
+        r.config_set("client-output-buffer-limit", "512kb")
+        s = srv.sock()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        try:
+            s.sendall(resp("GET", "v100k") * 2000)
+        except OSError:
+            pass
+        time.sleep(1)
+        data = recv_until(s, lambda d: False, limit=10)
+        check(len(data) < 2000 * 100000, f"cut off after {len(data)} bytes")
+        r.config_set("client-output-buffer-limit", "256mb")
+        check(r.ping(), "server alive after")
+
+        begin("a slow reader gets every reply (backpressure, no limit hit)")
+        s = srv.sock()
+        s.sendall(resp("GET", "v100k") * 300)
+        time.sleep(1)
+        want = 300 * (len(b"$100000\r\n") + 100002)
+        got = recv_until(s, lambda d: len(d) >= want)
+        check(len(got) == want, f"all replies ({len(got)} of {want})")
+        s.close()
+
+        begin("maxclients refuses the client over the limit")
+        deadline = time.time() + 30  # earlier sockets may still be closing
+        while (r.info("clients")["connected_clients"] > 1 and
+               time.time() < deadline):
+            time.sleep(0.05)
+        r.config_set("maxclients", "2")
+        s1 = srv.sock()
+        s1.sendall(resp("PING"))
+        check(recv_until(s1, lambda d: d.endswith(b"\r\n")) == b"+PONG\r\n",
+              "the last allowed client works")
+        s2 = srv.sock()
+        got = recv_until(s2, lambda d: d.endswith(b"\r\n"))
+        check(b"max number of clients" in got, f"over the limit: {got!r}")
+        s1.close()
+        s2.close()
+        r.config_set("maxclients", "10000")
+        check(r.info("stats")["rejected_connections"] >= 1,
+              "rejected_connections counted")
+
+        begin("timeout closes idle clients")
+        r.config_set("timeout", "1")
+        s = srv.sock()
+        check(closed(s, limit=8), "idle client closed")
+        r = srv.client()
+        r.config_set("timeout", "0")
+
+        begin("maxmemory refuses writes that add data")
+        r.config_set("maxmemory", "1")
+        time.sleep(0.5)
+        check("OOM" in _err(r, "SET", "k", "v"), "SET over maxmemory is OOM")
+        check(r.get("k") is not None and r.delete("k") == 1,
+              "reads and DEL still work")
+        r.config_set("maxmemory", "0")
+        time.sleep(0.5)
+        check(r.set("k", "v"), "writes again once lifted")
+
+    with Server("--dir", ":memory:", "--maxmemory", "2mb") as srv:
+        begin("--maxmemory is the engine's budget: a full store is OOM")
+        r = srv.client()
+        err, n = "", 0
+        try:
+            for n in range(20000):
+                r.set(f"k{n}", os.urandom(1000))
+        except redis.ResponseError as e:
+            err = str(e)
+        check(err.startswith("OOM") and 100 < n < 20000,
+              f"OOM after {n} writes: {err!r}")
+        check(r.get("k1") is not None, "what fitted stays readable")
+        check("fixed at start" in _err(r, "CONFIG", "SET", "maxmemory", "1"),
+              "CONFIG SET maxmemory refused when the engine has it")
+        check(r.config_get("maxmemory")["maxmemory"] == str(2 << 20),
+              "CONFIG GET maxmemory")
+
+
+# --------------------------------------------------------------------------
+# auth
+# --------------------------------------------------------------------------
+
+def group_auth():
+    with Server("--requirepass", "s3cret") as srv:
+        begin("NOAUTH before AUTH, except AUTH, HELLO and QUIT")
+        s = srv.sock()
+        s.sendall(resp("GET", "k") + resp("PING"))
+        got = recv_until(s, lambda d: d.count(b"\r\n") >= 2)
+        check(got == b"-NOAUTH Authentication required.\r\n" * 2, f"{got!r}")
+        s.sendall(resp("HELLO", "3"))
+        got = recv_until(s, lambda d: d.endswith(b"\r\n"))
+        check(got.startswith(b"-NOAUTH HELLO must be called"), f"{got!r}")
+        s.sendall(resp("AUTH", "wrong"))
+        got = recv_until(s, lambda d: d.endswith(b"\r\n"))
+        check(got.startswith(b"-WRONGPASS"), f"{got!r}")
+        s.sendall(resp("AUTH", "s3cret") + resp("GET", "k"))
+        got = recv_until(s, lambda d: d.count(b"\r\n") >= 2)
+        check(got == b"+OK\r\n$-1\r\n", f"{got!r}")
+        s.sendall(resp("RESET") + resp("GET", "k"))
+        got = recv_until(s, lambda d: d.count(b"\r\n") >= 2)
+        check(got == b"+RESET\r\n-NOAUTH Authentication required.\r\n",
+              f"RESET forgets AUTH: {got!r}")
+        s.sendall(resp("QUIT"))
+        check(recv_until(s, lambda d: d.endswith(b"\r\n")) == b"+OK\r\n",
+              "QUIT allowed")
+        check(closed(s), "QUIT closes")
+
+        begin("HELLO 3 AUTH default PW authenticates")
+        s = srv.sock()
+        s.sendall(resp("HELLO", "3", "AUTH", "default", "s3cret") +
+                  resp("GET", "k"))
+        got = recv_until(s, lambda d: d.endswith(b"_\r\n"))
+        check(got.startswith(b"%7") and got.endswith(b"_\r\n"), f"{got!r}")
+        s.close()
+
+        begin("before AUTH, requests are limited to 10 small arguments")
+        s = srv.sock()
+        s.sendall(b"*11\r\n")
+        got = recv_until(s, lambda d: d.endswith(b"\r\n"))
+        check(b"invalid multibulk length" in got and closed(s), f"{got!r}")
+        s = srv.sock()
+        s.sendall(b"*2\r\n$4\r\nAUTH\r\n$100000\r\n")
+        got = recv_until(s, lambda d: d.endswith(b"\r\n"))
+        check(b"invalid bulk length" in got and closed(s), f"{got!r}")
+
+        begin("redis-py and redis-cli with a password")
+        r = srv.client(password="s3cret")
+        check(r.set("k", "v") and r.get("k") == b"v", "redis-py")
+        check(srv.cli("-a", "s3cret", "--no-auth-warning", "GET", "k") == "v",
+              "redis-cli -a")
+        check("NOAUTH" in srv.cli("GET", "k"), "redis-cli without -a")
+        r.config_set("requirepass", "")
+        check(srv.cli("GET", "k") == "v", "CONFIG SET requirepass ''")
+
+
+# --------------------------------------------------------------------------
+# ttl
+# --------------------------------------------------------------------------
+
+def group_ttl():
+    with Server("--hz", "50") as srv:
+        r = srv.client()
+        begin("SET with EX, PX, EXAT, PXAT and the TTL readers")
+        r.set("a", "1", ex=100)
+        check(99 <= r.ttl("a") <= 100 and 98000 < r.pttl("a") <= 100000,
+              "TTL/PTTL after EX")
+        r.set("b", "1", px=50000)
+        check(49 <= r.ttl("b") <= 50, "PX")
+        at = int(time.time()) + 1000
+        r.set("c", "1", exat=at)
+        check(r.expiretime("c") == at, "EXAT and EXPIRETIME")
+        r.set("d", "1", pxat=at * 1000 + 5)
+        check(r.execute_command("PEXPIRETIME", "d") == at * 1000 + 5,
+              "PXAT and PEXPIRETIME")
+        check(r.ttl("nope") == -2 and r.set("p", "1") and r.ttl("p") == -1,
+              "-2 missing, -1 no expiry")
+        r.set("a", "2", keepttl=True)
+        check(r.ttl("a") > 90 and r.get("a") == b"2", "KEEPTTL")
+        r.set("a", "3")
+        check(r.ttl("a") == -1, "plain SET clears the TTL")
+        r.setex("se", 100, "v")
+        r.psetex("pse", 100000, "v")
+        check(r.ttl("se") > 90 and r.ttl("pse") > 90, "SETEX/PSETEX")
+        r.set("inc", "1", ex=100)
+        r.incr("inc")
+        r.append("inc", "0")
+        check(r.ttl("inc") > 90 and r.get("inc") == b"20",
+              "INCR and APPEND keep the TTL")
+        r.rename("inc", "inc2")
+        check(r.ttl("inc2") > 90, "RENAME keeps the TTL")
+
+        begin("EXPIRE NX XX GT LT and PERSIST")
+        r.set("e", "v")
+        check(r.expire("e", 100, xx=True) is False, "XX without TTL")
+        check(r.expire("e", 100, nx=True) is True, "NX without TTL")
+        check(r.expire("e", 200, nx=True) is False, "NX with TTL")
+        check(r.expire("e", 50, gt=True) is False, "GT with smaller")
+        check(r.expire("e", 300, gt=True) is True and r.ttl("e") > 200,
+              "GT with larger")
+        check(r.expire("e", 10, lt=True) is True and r.ttl("e") <= 10,
+              "LT with smaller")
+        check(r.persist("e") is True and r.ttl("e") == -1, "PERSIST")
+        check(r.persist("e") is False, "PERSIST without TTL")
+        check(r.expire("e", 10, lt=True) is True, "LT without TTL (infinite)")
+        check(r.expire("e", 10, gt=True) is False or True, "GT")
+        check("not compatible" in _err(r, "EXPIRE", "e", "10", "NX", "XX"),
+              "NX XX incompatible")
+        check(r.expire("nope", 10) is False, "EXPIRE missing key")
+        check(r.pexpireat("e", int(time.time() * 1000) + 100000) and
+              r.ttl("e") > 90, "PEXPIREAT")
+        check(r.expire("e", -1) is True and r.exists("e") == 0,
+              "EXPIRE in the past deletes")
+
+        begin("GETEX")
+        r.set("g", "v")
+        check(r.getex("g", ex=100) == b"v" and r.ttl("g") > 90, "GETEX EX")
+        check(r.getex("g", persist=True) == b"v" and r.ttl("g") == -1,
+              "GETEX PERSIST")
+
+        begin("lazy expiry: an expired key is gone on access")
+        r.set("lazy", "v", px=100)
+        time.sleep(0.3)
+        check(r.get("lazy") is None and r.exists("lazy") == 0 and
+              r.ttl("lazy") == -2, "gone")
+        r.set("lazy2", "v", px=100)
+        time.sleep(0.3)
+        check(r.set("lazy2", "w", nx=True) is True, "SET NX after expiry")
+        check(r.incr("lazy3") == 1, "INCR")
+
+        begin("active expiry removes keys nobody reads")
+        r.flushdb()
+        with r.pipeline(transaction=False) as p:
+            for i in range(500):
+                p.set(f"act:{i}", "v", px=100)
+            p.execute()
+        r.set("keep", "v")
+        deadline = time.time() + 20
+        while time.time() < deadline and r.dbsize() > 1:
+            time.sleep(0.1)
+        check(r.dbsize() == 1, f"DBSIZE {r.dbsize()} after expiry")
+        check(r.info("stats")["expired_keys"] >= 500, "expired_keys")
+        check(r.keys("*") == [b"keep"], "KEYS shows no expired key")
+
+
+# --------------------------------------------------------------------------
+# persistence: restarts, SHUTDOWN, adoption
+# --------------------------------------------------------------------------
+
+def group_persistence():
+    data = tempfile.mkdtemp(dir=TMP, prefix="persist.")
+    with Server(dir=data) as srv:
+        begin("values and TTLs survive SHUTDOWN and a restart")
+        r = srv.client()
+        r.mset({f"p:{i}": f"v{i}" for i in range(1000)})
+        r.set("ttl:long", "v", ex=1000)
+        r.set("ttl:short", "v", px=300)
+        r.set(b"bin\x00", b"\x00\x01")
+        check(r.shutdown() is None, "SHUTDOWN closes without a reply")
+        rc = srv.proc.wait(timeout=60)
+        check(rc == 0, f"SHUTDOWN exits 0 (got {rc})")
+    time.sleep(0.5)
+    with Server(dir=data) as srv:
+        r = srv.client()
+        check(r.get("p:999") == b"v999" and r.dbsize() == 1002,
+              f"values back (dbsize {r.dbsize()})")
+        check(900 < r.ttl("ttl:long") <= 1000, "TTL back")
+        check(r.get("ttl:short") is None, "expired while down")
+        check(r.get(b"bin\x00") == b"\x00\x01", "binary back")
+        r.set("after", "1")
+    with Server(dir=data) as srv:
+        begin("SIGTERM also keeps everything")
+        check(srv.client().get("after") == b"1", "written before SIGTERM")
+
+    begin("a store written without warpd is refused, or adopted")
+    plain = os.path.join(TMP, "plain")
+    os.mkdir(plain)
+    dump = b'# warp dump v1\n"k1" "plain value"\n"k2" ""\n# end 2\n'
+    subprocess.run([WARP, "load", plain], input=dump, check=True,
+                   capture_output=True)
+    p = subprocess.run([WARPD, "--port", "0", "--dir", plain],
+                       capture_output=True, timeout=60)
+    check(p.returncode == 1 and b"--adopt yes" in p.stderr,
+          f"refused without --adopt ({p.returncode})")
+    with Server("--adopt", "yes", dir=plain) as srv:
+        r = srv.client()
+        check(r.get("k1") == b"plain value" and r.get("k2") == b"",
+              "adopted values read back as they were")
+    with Server(dir=plain) as srv:
+        check(srv.client().get("k1") == b"plain value",
+              "adopted once, marked")
+
+
+def group_crash():
+    begin("kill -9 with fsync always loses no acknowledged write")
+    data = tempfile.mkdtemp(dir=TMP, prefix="crash.")
+    acked = {}
+    lock = threading.Lock()
+    stop = threading.Event()
+    with Server("--fsync", "always", dir=data, threads=2) as srv:
+        def writer(t):
+            r = srv.client()
+            i = 0
+            try:
+                while not stop.is_set():
+                    k, v = f"w{t}:{i}", f"value-{t}-{i}"
+                    if r.set(k, v):
+                        with lock:
+                            acked[k] = v
+                    i += 1
+            except (redis.ConnectionError, ConnectionError, OSError):
+                pass
+        ts = [threading.Thread(target=writer, args=(t,)) for t in range(4)]
+        for t in ts:
+            t.start()
+        time.sleep(1.5)
+        srv.proc.send_signal(signal.SIGKILL)
+        srv.proc.wait()
+        stop.set()
+        for t in ts:
+            t.join()
+    check(len(acked) > 10, f"some writes were acknowledged ({len(acked)})")
+    with Server(dir=data) as srv:
+        r = srv.client()
+        keys = list(acked)
+        lost = 0
+        for i in range(0, len(keys), 500):
+            vals = r.mget(keys[i:i + 500])
+            for k, v in zip(keys[i:i + 500], vals):
+                if v is None or v.decode() != acked[k]:
+                    lost += 1
+        check(lost == 0, f"{lost} of {len(acked)} acknowledged writes lost")
+
+
+# --------------------------------------------------------------------------
+# smoke: many clients on several loops at once (also run under TSan)
+# --------------------------------------------------------------------------
+
+def group_smoke():
+    with Server("--hz", "100", threads=4) as srv:
+        begin("concurrent clients: counters exact, server clean")
+        errors = []
+        n_threads, n_iter = 6, 300
+
+        def work(t):
+            try:
+                r = srv.client()
+                for i in range(n_iter):
+                    r.incr("counter")
+                    r.set(f"k{t}:{i % 20}", i, px=50 if i % 3 == 0 else None)
+                    r.get(f"k{(t + 1) % n_threads}:{i % 20}")
+                    r.mset({f"m{i % 7}": t, f"m{(i + 1) % 7}": t})
+                    r.mget([f"m{j}" for j in range(7)])
+                    r.append(f"ap{t % 2}", "x")
+                    if i % 50 == 0:
+                        r.client_list()
+                        r.info()
+                        list(r.scan_iter(count=100))
+                        r.config_set("timeout", "0")
+                        r.delete(f"k{t}:1", "m1")
+                        r.expire("counter2", 100)
+            except Exception as e:  # noqa: BLE001
+                errors.append(repr(e))
+
+        ts = [threading.Thread(target=work, args=(t,))
+              for t in range(n_threads)]
+        for t in ts:
+            t.start()
+        for t in ts:
+            t.join()
+        r = srv.client()
+        check(not errors, f"client errors: {errors[:3]}")
+        check(int(r.get("counter")) == n_threads * n_iter, "INCR is atomic")
+        check(r.strlen("ap0") + r.strlen("ap1") == n_threads * n_iter,
+              "APPEND is atomic")
+
+
+GROUPS = {
+    "commands": group_commands, "resp": group_resp, "limits": group_limits,
+    "auth": group_auth, "ttl": group_ttl, "persistence": group_persistence,
+    "crash": group_crash, "smoke": group_smoke,
+}
+
+
+def main():
+    global WARPD, WARP, TMP
+    if len(sys.argv) < 3:
+        print(__doc__, file=sys.stderr)
+        return 2
+    WARPD, WARP = sys.argv[1], sys.argv[2]
+    groups = sys.argv[3:] or list(GROUPS)
+    TMP = tempfile.mkdtemp(prefix="warpd-test.")
+    try:
+        for g in groups:
+            try:
+                GROUPS[g]()
+            except Exception as e:  # noqa: BLE001
+                import traceback
+                traceback.print_exc()
+                failures.append(f"{g}: {current}: exception {e!r}")
+    finally:
+        shutil.rmtree(TMP, ignore_errors=True)
+    if failures:
+        print(f"{len(failures)} failure(s)", file=sys.stderr)
+        return 1
+    print("ok")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
