@@ -9,39 +9,43 @@
 #include "keygen.h"
 
 static const char *const families[JSON_FAMILIES] = {
-    "user",     "profile",   "settings", "posts",       "product", "category",
-    "inventory", "order",    "customer", "order_items", "metric",  "trend"};
+    "user",      "profile", "settings", "posts",       "product", "category",
+    "inventory", "order",   "customer", "order_items", "metric",  "trend"};
 
 /* Common English words, most frequent first: text draws low indexes more
  * often (the minimum of two uniform draws), as real text does. */
 static const char *const words[] = {
-    "the",      "of",        "and",      "to",        "in",       "is",
-    "for",      "that",      "with",     "on",        "as",       "it",
-    "by",       "this",      "from",     "at",        "be",       "are",
-    "an",       "or",        "was",      "new",       "have",     "more",
-    "about",    "your",      "all",      "will",      "can",      "one",
-    "time",     "data",      "our",      "which",     "their",    "when",
-    "there",    "has",       "been",     "would",     "first",    "other",
-    "people",   "after",     "into",     "some",      "could",    "these",
-    "product",  "service",   "system",   "design",    "quality",  "value",
-    "order",    "customer",  "team",     "project",   "update",   "release",
-    "feature",  "support",   "market",   "report",    "review",   "price",
-    "today",    "world",     "great",    "simple",    "small",    "large",
-    "fast",     "better",    "working",  "building",  "learning", "travel",
-    "music",    "coffee",    "morning",  "weekend",   "garden",   "kitchen",
-    "mountain", "river",     "city",     "street",    "office",   "school",
-    "history",  "science",   "energy",   "network",   "memory",   "storage",
-    "engine",   "question",  "answer",   "problem",   "solution", "idea",
-    "experience", "community", "platform", "analysis", "strategy", "growth",
-    "performance", "security", "reliable", "beautiful", "important",
-    "interesting", "different", "available", "including", "following"};
+    "the",       "of",        "and",        "to",          "in",
+    "is",        "for",       "that",       "with",        "on",
+    "as",        "it",        "by",         "this",        "from",
+    "at",        "be",        "are",        "an",          "or",
+    "was",       "new",       "have",       "more",        "about",
+    "your",      "all",       "will",       "can",         "one",
+    "time",      "data",      "our",        "which",       "their",
+    "when",      "there",     "has",        "been",        "would",
+    "first",     "other",     "people",     "after",       "into",
+    "some",      "could",     "these",      "product",     "service",
+    "system",    "design",    "quality",    "value",       "order",
+    "customer",  "team",      "project",    "update",      "release",
+    "feature",   "support",   "market",     "report",      "review",
+    "price",     "today",     "world",      "great",       "simple",
+    "small",     "large",     "fast",       "better",      "working",
+    "building",  "learning",  "travel",     "music",       "coffee",
+    "morning",   "weekend",   "garden",     "kitchen",     "mountain",
+    "river",     "city",      "street",     "office",      "school",
+    "history",   "science",   "energy",     "network",     "memory",
+    "storage",   "engine",    "question",   "answer",      "problem",
+    "solution",  "idea",      "experience", "community",   "platform",
+    "analysis",  "strategy",  "growth",     "performance", "security",
+    "reliable",  "beautiful", "important",  "interesting", "different",
+    "available", "including", "following"};
 
 #define NWORDS (sizeof(words) / sizeof(words[0]))
 
-static const char *const cities[] = {"Berlin", "Lisbon", "Austin", "Osaka",
-                                     "Nairobi", "Lima", "Oslo", "Perth"};
-static const char *const tags[] = {"tech", "life", "food", "travel",
-                                   "news", "sport", "art", "science"};
+static const char *const cities[] = {"Berlin",  "Lisbon", "Austin", "Osaka",
+                                     "Nairobi", "Lima",   "Oslo",   "Perth"};
+static const char *const tags[] = {"tech", "life",  "food", "travel",
+                                   "news", "sport", "art",  "science"};
 
 typedef struct out {
     char *buf;
@@ -106,10 +110,10 @@ static double frac(out *o)
 
 static void user(out *o, uint64_t id)
 {
-    put(o, "{\"id\":%llu,\"username\":\"user_%llu\",\"email\":\"user%llu"
-           "@example.com\",\"created_at\":",
-        (unsigned long long)id, (unsigned long long)id,
-        (unsigned long long)id);
+    put(o,
+        "{\"id\":%llu,\"username\":\"user_%llu\",\"email\":\"user%llu"
+        "@example.com\",\"created_at\":",
+        (unsigned long long)id, (unsigned long long)id, (unsigned long long)id);
     date(o);
     put(o, ",\"last_login\":");
     date(o);
@@ -121,9 +125,10 @@ static void profile(out *o, uint64_t id)
 {
     put(o, "{\"user_id\":%llu,\"bio\":\"", (unsigned long long)id);
     text(o, 60);
-    put(o, "\",\"avatar_url\":\"https://cdn.example.com/avatars/%llu.png\","
-           "\"location\":\"%s\",\"interests\":[\"%s\",\"%s\"],"
-           "\"followers\":%u,\"following\":%u}",
+    put(o,
+        "\",\"avatar_url\":\"https://cdn.example.com/avatars/%llu.png\","
+        "\"location\":\"%s\",\"interests\":[\"%s\",\"%s\"],"
+        "\"followers\":%u,\"following\":%u}",
         (unsigned long long)id, cities[rnd(o, 8)], tags[rnd(o, 8)],
         tags[rnd(o, 8)], (unsigned)rnd(o, 100000), (unsigned)rnd(o, 5000));
 }
@@ -131,9 +136,10 @@ static void profile(out *o, uint64_t id)
 static void settings(out *o, uint64_t id)
 {
     (void)id;
-    put(o, "{\"theme\":\"%s\",\"notifications\":{\"email\":%s,\"push\":%s,"
-           "\"sms\":%s},\"privacy\":{\"public_profile\":%s,\"show_email\":%s,"
-           "\"searchable\":%s}}",
+    put(o,
+        "{\"theme\":\"%s\",\"notifications\":{\"email\":%s,\"push\":%s,"
+        "\"sms\":%s},\"privacy\":{\"public_profile\":%s,\"show_email\":%s,"
+        "\"searchable\":%s}}",
         rnd(o, 2) ? "dark" : "light", rnd(o, 2) ? "true" : "false",
         rnd(o, 2) ? "true" : "false", rnd(o, 2) ? "true" : "false",
         rnd(o, 2) ? "true" : "false", rnd(o, 2) ? "true" : "false",
@@ -168,12 +174,14 @@ static void posts(out *o, uint64_t id)
 
 static void product(out *o, uint64_t id)
 {
-    put(o, "{\"id\":%llu,\"name\":\"%s %s\",\"sku\":\"SKU-%08llu\","
-           "\"description\":\"",
+    put(o,
+        "{\"id\":%llu,\"name\":\"%s %s\",\"sku\":\"SKU-%08llu\","
+        "\"description\":\"",
         (unsigned long long)id, word(o), word(o), (unsigned long long)id);
     text(o, 85);
-    put(o, "\",\"price\":%.2f,\"currency\":\"EUR\",\"stock\":%u,"
-           "\"category_id\":%u,\"created_at\":",
+    put(o,
+        "\",\"price\":%.2f,\"currency\":\"EUR\",\"stock\":%u,"
+        "\"category_id\":%u,\"created_at\":",
         frac(o) * 500, (unsigned)rnd(o, 1000), (unsigned)(id % 100));
     date(o);
     put(o, ",\"updated_at\":");
@@ -195,8 +203,9 @@ static void category(out *o, uint64_t id)
 
 static void inventory(out *o, uint64_t id)
 {
-    put(o, "{\"product_id\":%llu,\"warehouse\":\"%s\",\"quantity\":%u,"
-           "\"reserved\":%u,\"reorder_level\":%u,\"updated_at\":",
+    put(o,
+        "{\"product_id\":%llu,\"warehouse\":\"%s\",\"quantity\":%u,"
+        "\"reserved\":%u,\"reorder_level\":%u,\"updated_at\":",
         (unsigned long long)id, cities[rnd(o, 8)], (unsigned)rnd(o, 10000),
         (unsigned)rnd(o, 100), (unsigned)rnd(o, 500));
     date(o);
@@ -205,14 +214,15 @@ static void inventory(out *o, uint64_t id)
 
 static void order(out *o, uint64_t id)
 {
-    put(o, "{\"id\":%llu,\"customer_id\":%llu,\"status\":\"%s\","
-           "\"total\":%.2f,\"shipping_address\":{\"street\":\"%u %s Street\","
-           "\"city\":\"%s\",\"zip\":\"%05u\",\"country\":\"%s\"},"
-           "\"created_at\":",
+    put(o,
+        "{\"id\":%llu,\"customer_id\":%llu,\"status\":\"%s\","
+        "\"total\":%.2f,\"shipping_address\":{\"street\":\"%u %s Street\","
+        "\"city\":\"%s\",\"zip\":\"%05u\",\"country\":\"%s\"},"
+        "\"created_at\":",
         (unsigned long long)id, (unsigned long long)(id % 10000),
-        rnd(o, 2) ? "shipped" : "pending", frac(o) * 900,
-        (unsigned)rnd(o, 999), word(o), cities[rnd(o, 8)],
-        (unsigned)rnd(o, 99999), rnd(o, 2) ? "DE" : "US");
+        rnd(o, 2) ? "shipped" : "pending", frac(o) * 900, (unsigned)rnd(o, 999),
+        word(o), cities[rnd(o, 8)], (unsigned)rnd(o, 99999),
+        rnd(o, 2) ? "DE" : "US");
     date(o);
     put(o, ",\"updated_at\":");
     date(o);
@@ -221,9 +231,10 @@ static void order(out *o, uint64_t id)
 
 static void customer(out *o, uint64_t id)
 {
-    put(o, "{\"id\":%llu,\"name\":\"%s %s\",\"email\":\"customer%llu"
-           "@example.com\",\"tier\":\"%s\",\"orders\":%u,\"lifetime_value\":"
-           "%.2f,\"since\":",
+    put(o,
+        "{\"id\":%llu,\"name\":\"%s %s\",\"email\":\"customer%llu"
+        "@example.com\",\"tier\":\"%s\",\"orders\":%u,\"lifetime_value\":"
+        "%.2f,\"since\":",
         (unsigned long long)(id % 10000), word(o), word(o),
         (unsigned long long)(id % 10000), rnd(o, 2) ? "gold" : "silver",
         (unsigned)rnd(o, 200), frac(o) * 20000);
@@ -237,8 +248,9 @@ static void order_items(out *o, uint64_t id)
 
     put(o, "{\"order_id\":%llu,\"items\":[", (unsigned long long)id);
     for (unsigned j = 0; j < n; j++)
-        put(o, "%s{\"product_id\":%u,\"quantity\":%u,\"unit_price\":%u,"
-               "\"discount\":%u}",
+        put(o,
+            "%s{\"product_id\":%u,\"quantity\":%u,\"unit_price\":%u,"
+            "\"discount\":%u}",
             j ? "," : "", (unsigned)rnd(o, 100000), 1 + (unsigned)rnd(o, 9),
             (unsigned)rnd(o, 50000), (unsigned)rnd(o, 30));
     put(o, "]}");
@@ -246,9 +258,10 @@ static void order_items(out *o, uint64_t id)
 
 static void metric(out *o, uint64_t id)
 {
-    put(o, "{\"id\":%llu,\"name\":\"%s.%s\",\"value\":%.6f,\"tags\":[\"%s\","
-           "\"%s\"],\"metadata\":{\"host\":\"host-%02u\",\"region\":\"%s\","
-           "\"source\":\"%s\"},\"timestamp\":",
+    put(o,
+        "{\"id\":%llu,\"name\":\"%s.%s\",\"value\":%.6f,\"tags\":[\"%s\","
+        "\"%s\"],\"metadata\":{\"host\":\"host-%02u\",\"region\":\"%s\","
+        "\"source\":\"%s\"},\"timestamp\":",
         (unsigned long long)id, word(o), word(o), frac(o) * 1000,
         tags[rnd(o, 8)], tags[rnd(o, 8)], (unsigned)rnd(o, 64),
         cities[rnd(o, 8)], word(o));
@@ -271,8 +284,8 @@ static void trend(out *o, uint64_t id)
 }
 
 static void (*const makers[JSON_FAMILIES])(out *, uint64_t) = {
-    user,     profile,   settings, posts,       product, category,
-    inventory, order,    customer, order_items, metric,  trend};
+    user,      profile, settings, posts,       product, category,
+    inventory, order,   customer, order_items, metric,  trend};
 
 const char *jsongen_family(uint64_t id)
 {

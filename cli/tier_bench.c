@@ -125,8 +125,8 @@ static int parse(int argc, char **argv, tier_cfg *c)
     }
     return 0;
 bad:
-    fprintf(stderr, "warp bench: --workload tiers: bad argument '%s'\n%s",
-            a, usage);
+    fprintf(stderr, "warp bench: --workload tiers: bad argument '%s'\n%s", a,
+            usage);
     return 2;
 }
 
@@ -156,7 +156,8 @@ static int fail(const char *what, int rc)
     return 1;
 }
 
-/* --- photon get ------------------------------------------------------------ */
+/* --- photon get ------------------------------------------------------------
+ */
 
 static size_t post_key(char *buf, uint32_t i)
 {
@@ -253,7 +254,8 @@ out:
     return status;
 }
 
-/* --- cold memory ----------------------------------------------------------- */
+/* --- cold memory -----------------------------------------------------------
+ */
 
 static size_t record_key(char *buf, uint32_t i)
 {
@@ -316,8 +318,7 @@ static int cold_memory(const tier_cfg *c, const char *dir)
         return fail("open", rc);
     printf("cold memory%s: %u records like upstream's large dataset, %.1f MiB "
            "of keys and values\n",
-           dir ? " (deep_cache on)" : " (in memory)", c->keys,
-           raw / 1048576.0);
+           dir ? " (deep_cache on)" : " (in memory)", c->keys, raw / 1048576.0);
     for (uint32_t i = 0; i < c->keys; i++) {
         size_t n = jsongen_record(i, val);
         if ((rc = warp_put(db, key, record_key(key, i), val, n, NULL, NULL))) {

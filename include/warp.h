@@ -686,13 +686,13 @@ typedef struct warp_explain_info {
     size_t routing_id_len;
     warp_class klass; /* from the key's hints, or the default */
     bool exists;
-    bool observed;     /* it has a temporal weight */
+    bool observed; /* it has a temporal weight */
     warp_stage stage;
-    double weight;          /* decayed access count, now */
+    double weight;           /* decayed access count, now */
     uint64_t last_access_ms; /* ms since the epoch; 0 if never observed */
-    const char *tier; /* "event_horizon", "photon_sphere" or "deep_cache";
-                       * "none" if the key does not exist */
-    warp_edge edges[4];     /* its slot's strongest wormholes */
+    const char *tier;   /* "event_horizon", "photon_sphere" or "deep_cache";
+                         * "none" if the key does not exist */
+    warp_edge edges[4]; /* its slot's strongest wormholes */
     size_t nedges;
 } warp_explain_info;
 
@@ -727,33 +727,33 @@ typedef enum warp_tier {
 const char *warp_tier_name(warp_tier t);
 
 typedef struct warp_tier_stats {
-    uint64_t items;        /* values in the tier now */
-    uint64_t bytes;        /* memory its items take: headers, keys, and the
-                            * values as stored (deep_cache: the locators) */
-    uint64_t value_bytes;  /* its values' raw bytes */
-    uint64_t stored_bytes; /* its values' bytes as stored: raw, compressed,
-                            * or in the deep files */
-    uint64_t hits;         /* gets served from it since open. Gets of
-                            * event_horizon are not counted (the read path
-                            * writes no shared memory): its figure is the
-                            * gets physics observed (scaled by its sampling;
-                            * 0 with physics off) minus the others' hits */
-    uint64_t promotions;   /* values promoted out of it to event_horizon */
-    uint64_t demotions;    /* values demoted into it */
+    uint64_t items;           /* values in the tier now */
+    uint64_t bytes;           /* memory its items take: headers, keys, and the
+                               * values as stored (deep_cache: the locators) */
+    uint64_t value_bytes;     /* its values' raw bytes */
+    uint64_t stored_bytes;    /* its values' bytes as stored: raw, compressed,
+                               * or in the deep files */
+    uint64_t hits;            /* gets served from it since open. Gets of
+                               * event_horizon are not counted (the read path
+                               * writes no shared memory): its figure is the
+                               * gets physics observed (scaled by its sampling;
+                               * 0 with physics off) minus the others' hits */
+    uint64_t promotions;      /* values promoted out of it to event_horizon */
+    uint64_t demotions;       /* values demoted into it */
     double compression_ratio; /* value_bytes / stored_bytes (1 if empty) */
 } warp_tier_stats;
 
 typedef struct warp_tier_metrics {
     warp_tier_stats tiers[WARP_TIERS];
-    uint64_t maxmemory;       /* the budget; 0: none */
-    uint64_t used_bytes;      /* the memory counted against it */
+    uint64_t maxmemory;  /* the budget; 0: none */
+    uint64_t used_bytes; /* the memory counted against it */
     warp_eviction eviction;
-    uint64_t evictions;       /* keys the eviction policy deleted */
-    uint64_t budget_failures; /* writes that failed with WARP_EFULL */
-    bool exhausted;           /* the last turn found nothing to demote */
+    uint64_t evictions;          /* keys the eviction policy deleted */
+    uint64_t budget_failures;    /* writes that failed with WARP_EFULL */
+    bool exhausted;              /* the last turn found nothing to demote */
     uint64_t promotions_skipped; /* promotions the budget did not allow */
-    uint64_t moves_lost;      /* moves dropped: a write came first */
-    uint64_t dict_bytes;      /* the compression dictionary */
+    uint64_t moves_lost;         /* moves dropped: a write came first */
+    uint64_t dict_bytes;         /* the compression dictionary */
     uint64_t deep_files, deep_file_bytes, deep_live_bytes;
     uint64_t deep_reclaimed_files, deep_reclaimed_bytes;
     uint64_t deep_read_errors, deep_write_errors;

@@ -75,8 +75,8 @@ size_t cz_compress(const cz_dict *d, const void *src, size_t n, void *dst,
     return n;
 }
 
-int cz_decompress(const cz_dict *d, uint8_t codec, const void *src,
-                  size_t slen, void *dst, size_t vlen)
+int cz_decompress(const cz_dict *d, uint8_t codec, const void *src, size_t slen,
+                  void *dst, size_t vlen)
 {
     int r;
 

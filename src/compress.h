@@ -54,7 +54,7 @@ size_t cz_compress(const cz_dict *d, const void *src, size_t n, void *dst,
 /* Restore `vlen` bytes into `dst` from the `slen` stored bytes at `src`
  * with `codec`. Returns 0, or -1 if they do not decode to exactly vlen
  * bytes (damage, or a codec that needs a dictionary `d` lacks). */
-int cz_decompress(const cz_dict *d, uint8_t codec, const void *src,
-                  size_t slen, void *dst, size_t vlen);
+int cz_decompress(const cz_dict *d, uint8_t codec, const void *src, size_t slen,
+                  void *dst, size_t vlen);
 
 #endif

@@ -123,8 +123,11 @@ static inline uint32_t db_key_slot(const warp_db *db, const void *key,
  * h[i] and slot sl[i] are known, those whose bit i is set in `live`:
  * prefetch every table root, then every entry line, then every item, then
  * probe. found[i] receives the item or NULL (NULL for the others). Call it
- * inside an epoch section: the items stay valid until it ends. */
-#define DB_GROUP 16
+ * inside an epoch section: the items stay valid until it ends. With
+ * DB_FIND_PREFETCHED in `live`, the caller has already prefetched every
+ * entry line (table_prefetch()) and the first two stages are skipped. */
+#define DB_GROUP           16
+#define DB_FIND_PREFETCHED (1u << 31)
 void db_find_group(warp_db *db, size_t m, const void *const *key,
                    const size_t *klen, const uint64_t *h, const uint32_t *sl,
                    uint32_t live, const item **found);

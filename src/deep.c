@@ -25,16 +25,16 @@
 typedef struct deep_seg {
     uint32_t id;
     int fd;
-    uint64_t size;          /* bytes written; the writer's (lock held) */
-    _Atomic uint64_t live;  /* bytes of live records */
-    bool sealed;            /* full: no more appends */
-    uint64_t dead_epoch;    /* when it was found sealed and dead; 0: not */
+    uint64_t size;         /* bytes written; the writer's (lock held) */
+    _Atomic uint64_t live; /* bytes of live records */
+    bool sealed;           /* full: no more appends */
+    uint64_t dead_epoch;   /* when it was found sealed and dead; 0: not */
 } deep_seg;
 
 struct deep {
     char *dir;
     uint64_t seg_bytes;
-    pthread_mutex_t lock;               /* appends and the segment list */
+    pthread_mutex_t lock;                    /* appends and the segment list */
     _Atomic(deep_seg *) segs[DEEP_MAX_SEGS]; /* by id % DEEP_MAX_SEGS */
     deep_seg *active;
     uint32_t next_id;

@@ -60,9 +60,9 @@
 typedef struct deep deep;
 
 typedef struct deep_stats {
-    uint64_t files;          /* segment files now */
-    uint64_t file_bytes;     /* their bytes */
-    uint64_t live_bytes;     /* bytes of live records */
+    uint64_t files;                            /* segment files now */
+    uint64_t file_bytes;                       /* their bytes */
+    uint64_t live_bytes;                       /* bytes of live records */
     uint64_t reclaimed_files, reclaimed_bytes; /* deleted since open */
     uint64_t reads, read_errors;
     uint64_t writes, write_errors;

@@ -978,7 +978,8 @@ static void lookups_run(qget *q, size_t from)
 
     for (size_t b = from; b < L->n; b += DB_GROUP) {
         size_t m = L->n - b < DB_GROUP ? L->n - b : DB_GROUP;
-        uint32_t live = (uint32_t)((1ull << m) - 1);
+        /* lookups_add() prefetched the entry lines */
+        uint32_t live = (uint32_t)((1ull << m) - 1) | DB_FIND_PREFETCHED;
         if (b == 0)
             live &= ~q->skip;
         db_find_group(q->db, m, L->key + b, L->klen + b, L->h + b, L->sl + b,

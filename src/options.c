@@ -103,8 +103,8 @@ void warp_options_init(warp_options *o)
              RULES_DEFAULT);
     o->maxmemory = 0;
     o->eviction = WARP_EVICT_NONE;
-    o->demote_after = 3600000;   /* 1 h: live -> recent */
-    o->deep_after = 172800000;   /* 48 h: recent -> historical */
+    o->demote_after = 3600000; /* 1 h: live -> recent */
+    o->deep_after = 172800000; /* 48 h: recent -> historical */
     o->deep_segment_size = 64u << 20;
 }
 

@@ -399,8 +399,8 @@ bool table_replace(table_root *root, uint64_t h, const item *old, item *nu)
     assert(((uintptr_t)nu & ~PTR_BITS) == 0);
     for (table *t = tref_table(ld_ref(root)); t; t = next_of(t)) {
         uint64_t found;
-        int64_t p = find_pos(t, t->cap, fp, item_key(old), item_klen(old),
-                             &found);
+        int64_t p =
+            find_pos(t, t->cap, fp, item_key(old), item_klen(old), &found);
         if (p >= 0) {
             if (entry_item(found) != old)
                 return false;

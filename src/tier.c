@@ -52,26 +52,26 @@
 #include "slab.h"
 #include "table.h"
 
-#define PROMO_SLOTS      1024 /* the promotion queue: a lossy set */
-#define PROMO_PROBES     4
-#define PROMO_LOW        0x7FFFull /* bit 0: set; bits 1-14: the slot */
+#define PROMO_SLOTS  1024 /* the promotion queue: a lossy set */
+#define PROMO_PROBES 4
+#define PROMO_LOW    0x7FFFull /* bit 0: set; bits 1-14: the slot */
 _Static_assert(WARP_SLOTS <= 1u << 14, "a slot fits in bits 1-14");
-#define PASS_SLOTS       16   /* slots a pass takes from the hand at once */
-#define PASS_MIN         64   /* candidates a hand pass wants to choose from */
-#define PASS_VISIT_MAX   1024 /* slots it visits at most for them */
-#define PASS_CANDIDATES  512  /* any pass stops gathering beyond this */
-#define FROM_HAND        UINT32_MAX
-#define STALE_PASSES     8    /* passes that move without freeing: give up */
-#define EPOCH_TRIES      64   /* yields epoch_flush() waits at most */
+#define PASS_SLOTS         16 /* slots a pass takes from the hand at once */
+#define PASS_MIN           64 /* candidates a hand pass wants to choose from */
+#define PASS_VISIT_MAX     1024 /* slots it visits at most for them */
+#define PASS_CANDIDATES    512  /* any pass stops gathering beyond this */
+#define FROM_HAND          UINT32_MAX
+#define STALE_PASSES       8    /* passes that move without freeing: give up */
+#define EPOCH_TRIES        64   /* yields epoch_flush() waits at most */
 #define EXHAUSTED_RETRY_MS 1000 /* the demoter's retries once exhausted */
-#define COOL_ITEMS       4096 /* items a cooling tick looks at, about */
-#define COOL_SLOTS       (WARP_SLOTS / 10) /* at most: a sweep a second */
-#define ARENA_FLUSH      (1u << 20) /* publish when this much is prepared */
-#define DICT_SAMPLE      512  /* bytes taken from each sampled value */
-#define DICT_MIN         (32u << 10) /* fewer sampled bytes: no dictionary */
-#define DICT_RETRY_MS    100
-#define TRIM_BYTES       (16u << 20) /* freed bytes that call malloc_trim */
-#define AGE_NEVER        UINT64_MAX
+#define COOL_ITEMS         4096 /* items a cooling tick looks at, about */
+#define COOL_SLOTS         (WARP_SLOTS / 10) /* at most: a sweep a second */
+#define ARENA_FLUSH        (1u << 20)  /* publish when this much is prepared */
+#define DICT_SAMPLE        512         /* bytes taken from each sampled value */
+#define DICT_MIN           (32u << 10) /* fewer sampled bytes: no dictionary */
+#define DICT_RETRY_MS      100
+#define TRIM_BYTES         (16u << 20) /* freed bytes that call malloc_trim */
+#define AGE_NEVER          UINT64_MAX
 
 enum { TO_EVICT = 3 };
 
@@ -189,8 +189,7 @@ static void fill_packed(item *nu, const void *stored, uint32_t slen,
         memcpy(p + ITEM_PACK_HEADER, stored, slen);
 }
 
-static size_t size_in(unsigned k, uint32_t klen, uint32_t vlen,
-                      uint32_t slen)
+static size_t size_in(unsigned k, uint32_t klen, uint32_t vlen, uint32_t slen)
 {
     switch (k) {
     case ITEM_PACKED:
@@ -222,8 +221,7 @@ void tier_note_slow(warp_db *db, shard *sh, const item *added,
     if (removed && item_tier(removed)) {
         count(&sc->c[item_tier(removed) - 1], removed, -1);
         if (item_tier(removed) == ITEM_DEEP && db->tier->deep)
-            deep_release(db->tier->deep, payload(removed),
-                         item_klen(removed));
+            deep_release(db->tier->deep, payload(removed), item_klen(removed));
     }
 }
 
@@ -303,10 +301,9 @@ static void want_promotion(tier *t, uint32_t slot, uint64_t h)
     for (uint32_t j = 0; j < PROMO_PROBES; j++) {
         _Atomic uint64_t *q = &t->promo[(i + j) & (PROMO_SLOTS - 1)];
         uint64_t cur = atomic_load_explicit(q, memory_order_relaxed);
-        if (cur == e ||
-            (cur == 0 && atomic_compare_exchange_strong_explicit(
-                             q, &cur, e, memory_order_relaxed,
-                             memory_order_relaxed)))
+        if (cur == e || (cur == 0 && atomic_compare_exchange_strong_explicit(
+                                         q, &cur, e, memory_order_relaxed,
+                                         memory_order_relaxed)))
             return;
     }
 }
@@ -416,7 +413,7 @@ item *tier_cold_item(warp_db *db, shard *sh, const void *key, size_t klen,
     if (!z)
         return NULL;
     /* the dictionary, built from the store's values the first time (at
-     * most once a second while the store holds too little to sample) */
+     * most every DICT_RETRY_MS while the store holds too little) */
     slen = cz_compress(dict_get(db->tier), val, vlen, z, &codec);
     it = slab_alloc(&sh->slab, item_size_for(klen, ITEM_PACK_HEADER + slen));
     if (it) {
@@ -442,8 +439,8 @@ typedef struct cand {
     uint64_t h;
     uint32_t slot;
     float weight;
-    uint64_t age;  /* ms since the last access; AGE_NEVER: never */
-    unsigned to;   /* the tier it moves to, or TO_EVICT */
+    uint64_t age; /* ms since the last access; AGE_NEVER: never */
+    unsigned to;  /* the tier it moves to, or TO_EVICT */
     bool chosen, ready;
     uint8_t codec;
     uint32_t slen;
@@ -459,10 +456,10 @@ typedef struct pass {
     size_t n, cap;
     unsigned char *arena;
     size_t alen, acap;
-    uint64_t freed;  /* item bytes the published moves gave back */
-    uint64_t moved;  /* moves published (or keys evicted) */
-    uint64_t seen;   /* items looked at */
-    bool touched[];  /* shards that retired something, to reclaim */
+    uint64_t freed; /* item bytes the published moves gave back */
+    uint64_t moved; /* moves published (or keys evicted) */
+    uint64_t seen;  /* items looked at */
+    bool touched[]; /* shards that retired something, to reclaim */
 } pass;
 
 static unsigned floor_tier(const tier *t)
@@ -573,7 +570,9 @@ static int by_slot(const void *pa, const void *pb)
 
     if (a->slot != b->slot)
         return a->slot < b->slot ? -1 : 1;
-    return (uintptr_t)a->it < (uintptr_t)b->it ? -1 : (uintptr_t)a->it > (uintptr_t)b->it;
+    return (uintptr_t)a->it < (uintptr_t)b->it
+               ? -1
+               : (uintptr_t)a->it > (uintptr_t)b->it;
 }
 
 /* The coldest quarter of the candidates goes down to the lowest tier,
@@ -583,8 +582,8 @@ static void choose_pressure(pass *p)
     qsort(p->v, p->n, sizeof(*p->v), colder);
     for (size_t i = 0; i < (p->n + 1) / 2; i++) {
         p->v[i].chosen = true;
-        p->v[i].to = i < (p->n + 3) / 4 ? floor_tier(p->t)
-                                         : item_tier(p->v[i].it) + 1;
+        p->v[i].to =
+            i < (p->n + 3) / 4 ? floor_tier(p->t) : item_tier(p->v[i].it) + 1;
     }
 }
 
@@ -623,8 +622,8 @@ static void choose_promote(pass *p)
                        (int64_t)item_size(c->it);
         if (item_access(c->it) == WARP_ACCESS_COLD)
             continue; /* the hint says cold: it stays down */
-        if (p->t->max && used(p->t->db) + (uint64_t)(grow > 0 ? grow : 0) >
-                             p->t->low) {
+        if (p->t->max &&
+            used(p->t->db) + (uint64_t)(grow > 0 ? grow : 0) > p->t->low) {
             inc(&p->t->promo_skipped, 1);
             continue;
         }
@@ -749,8 +748,8 @@ static bool publish_one(pass *p, shard *sh, cand *c)
     shard_retire_item(sh, (item *)old);
     shard_release_retire(sh, 1);
     tier_note_slow(db, sh, nu, old);
-    p->freed += item_size(old) > item_size(nu) ? item_size(old) - item_size(nu)
-                                               : 0;
+    p->freed +=
+        item_size(old) > item_size(nu) ? item_size(old) - item_size(nu) : 0;
     if (c->to > item_tier(old))
         inc(&p->t->demotions[c->to], 1);
     else
@@ -1013,11 +1012,12 @@ static bool pressure(tier *t, pass_kind kind, size_t need, uint64_t limit,
             if (kind == PASS_EVICT || used(t->db) + need <= limit)
                 return true;
         }
-        if (kind == PASS_EVICT && u - item_bytes(t) + need > limit)
+        uint64_t ib = kind == PASS_EVICT ? item_bytes(t) : 0;
+        if (kind == PASS_EVICT && ib < u && u - ib + need > limit)
             return false; /* the index and tables alone take more */
         pass_result r;
-        uint64_t moved = run_pass(t, kind, FROM_HAND, PASS_VISIT_MAX, locked,
-                                  &r);
+        uint64_t moved =
+            run_pass(t, kind, FROM_HAND, PASS_VISIT_MAX, locked, &r);
         gained += r.freed;
         idle = moved ? 0 : idle + r.slots;
         stale = r.freed ? 0 : stale + (moved != 0);
@@ -1100,8 +1100,7 @@ static void drain_promotions(tier *t)
             continue;
         uint64_t e = atomic_exchange(&t->promo[i], 0);
         if (e)
-            promote(t, (uint32_t)(e >> 1) & (WARP_SLOTS - 1),
-                    e & ~PROMO_LOW);
+            promote(t, (uint32_t)(e >> 1) & (WARP_SLOTS - 1), e & ~PROMO_LOW);
     }
 }
 
@@ -1180,8 +1179,11 @@ static void cool(tier *t)
 {
     const warp_options *o = &t->db->opts;
 
-    if ((!o->demote_after && !o->deep_after) ||
-        warp_physics_get(t->db) == WARP_PHYSICS_OFF)
+    uint64_t a = o->demote_after, b = t->deep ? o->deep_after : 0;
+    uint64_t soonest = a && b ? (a < b ? a : b) : a | b;
+
+    if (!soonest || warp_physics_get(t->db) == WARP_PHYSICS_OFF ||
+        now_ms() - t->open_ms < soonest) /* nothing can be that old yet */
         return;
     uint64_t seen = 0;
     pass_result r;
@@ -1388,8 +1390,8 @@ static void sum_tiers(warp_db *db, warp_tier_stats ts[WARP_TIERS])
     raw->stored_bytes = raw->value_bytes;
     raw->bytes = raw->items * sizeof(item) + (key_bytes - tiered_keys) +
                  raw->value_bytes;
-    pk->bytes += pk->items * (sizeof(item) + ITEM_PACK_HEADER) +
-                 pk->stored_bytes;
+    pk->bytes +=
+        pk->items * (sizeof(item) + ITEM_PACK_HEADER) + pk->stored_bytes;
     dp->bytes += dp->items * (sizeof(item) + ITEM_LOCATOR);
 }
 
@@ -1417,8 +1419,8 @@ int warp_tier_metrics_get(warp_db *db, warp_tier_metrics *m)
     /* event_horizon's hits are not counted on the read path (it writes no
      * shared memory): the gets physics observed, minus the others' */
     warp_cosmic_metrics_get(db, &cm);
-    raw->hits = cm.gets > pk->hits + dp->hits ? cm.gets - pk->hits - dp->hits
-                                              : 0;
+    raw->hits =
+        cm.gets > pk->hits + dp->hits ? cm.gets - pk->hits - dp->hits : 0;
     m->maxmemory = t->max;
     m->used_bytes = used(db);
     m->eviction = db->opts.eviction;

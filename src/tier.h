@@ -117,9 +117,8 @@ void tier_note_slow(warp_db *db, shard *sh, const item *added,
 static inline void tier_note(warp_db *db, shard *sh, const item *added,
                              const item *removed)
 {
-    if (__builtin_expect((added && item_tier(added)) ||
-                             (removed && item_tier(removed)),
-                         0))
+    if (__builtin_expect(
+            (added && item_tier(added)) || (removed && item_tier(removed)), 0))
         tier_note_slow(db, sh, added, removed);
 }
 

@@ -467,10 +467,10 @@ void db_find_group(warp_db *db, size_t m, const void *const *key,
                    uint32_t live, const item **found)
 {
     assert(m <= DB_GROUP);
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m && !(live & DB_FIND_PREFETCHED); i++)
         if (live >> i & 1)
             table_prefetch_root(&db->slots[sl[i]]);
-    for (size_t i = 0; i < m; i++)
+    for (size_t i = 0; i < m && !(live & DB_FIND_PREFETCHED); i++)
         if (live >> i & 1)
             table_prefetch(&db->slots[sl[i]], h[i]);
     for (size_t i = 0; i < m; i++)
@@ -538,8 +538,8 @@ struct wop {
     unsigned access, priority;
     uint64_t h;
     uint32_t slot, shard;
-    size_t idx; /* position in a batch */
-    item *it;   /* a put's new item, allocated by wop_reserve() */
+    size_t idx;         /* position in a batch */
+    item *it;           /* a put's new item, allocated by wop_reserve() */
     const item *expect; /* a delete: only if the key holds this item */
     /* fsync=always: waiting for its group commit */
     uint64_t wal_seg, wal_end; /* where its record ends in the log */

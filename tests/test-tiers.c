@@ -203,15 +203,16 @@ static void dataset_three_times_maxmemory_stays_readable(void **state)
            (unsigned long long)m.tiers[WARP_TIER_DEEP_CACHE].items,
            (unsigned long long)m.tiers[WARP_TIER_PHOTON_SPHERE].items,
            (unsigned long long)m.tiers[WARP_TIER_EVENT_HORIZON].items);
-    printf("# 3x: used over the budget at most %lld bytes\n", (long long)(used_max - budget));
+    printf("# 3x: used over the budget at most %lld bytes\n",
+           (long long)(used_max - budget));
     assert_true(used_max <= budget + SLACK);
     assert_true(m.tiers[WARP_TIER_DEEP_CACHE].items > 0);
     if (!SANITIZED) /* docs/TIERS.md: budget + 12 MiB */
         assert_true(rss_max - rss0 <= budget + (12u << 20));
     for (uint32_t k = 0; k < n; k++) {
         size_t len;
-        assert_ok(warp_get(db, key, kname(key, k), got, sizeof(got), &len,
-                           NULL));
+        assert_ok(
+            warp_get(db, key, kname(key, k), got, sizeof(got), &len, NULL));
         assert_int_equal(len, sizeof(got));
         snprintf(val, sizeof(val), "{\"id\":%u,", k);
         assert_memory_equal(got, val, strlen(val));
@@ -227,8 +228,8 @@ static void dataset_three_times_maxmemory_stays_readable(void **state)
     assert_int_equal(stats_of(db).keys, n);
     for (uint32_t k = 0; k < n; k += 97) {
         size_t len;
-        assert_ok(warp_get(db, key, kname(key, k), got, sizeof(got), &len,
-                           NULL));
+        assert_ok(
+            warp_get(db, key, kname(key, k), got, sizeof(got), &len, NULL));
         snprintf(val, sizeof(val), "{\"id\":%u,", k);
         assert_memory_equal(got, val, strlen(val));
     }
@@ -302,7 +303,7 @@ static warp_db *fill_and_evict(const char *dir, warp_options *o, uint32_t n,
             v++;
         vfill(buf, k, v);
         if (hot && k > n / 2 && k % 16 == 0)
-            sleep_ms(2); /* physics sees a write within 10 ms: pace them */
+            sleep_ms(2);  /* physics sees a write within 10 ms: pace them */
         if (k == n / 2) { /* the hot keys are read between the halves */
             sleep_ms(30); /* physics counts time in 10 ms ticks */
             for (int r = 0; r < reads; r++)
@@ -336,8 +337,7 @@ static warp_tier_metrics settled(warp_db *db)
  * With `hot`: the policy kept the hot keys (read between the halves, at
  * least 90% of them) much better than the other keys of the first half;
  * sampling makes it approximate, as in Redis. */
-static void check_eviction(warp_db *db, uint32_t n, uint32_t hot,
-                           uint64_t *ver)
+static void check_eviction(warp_db *db, uint32_t n, uint32_t hot, uint64_t *ver)
 {
     warp_tier_metrics m = settled(db);
     uint32_t live = 0, hot_live = 0, cold_live = 0;
@@ -477,8 +477,8 @@ static void slot_moves_carry_tiered_values(void **state)
     o.deep_after = 1;
     db = open_disk(d->db, &o);
     for (uint32_t k = 0; k < N; k++)
-        put_kv(db, k, ver[k] = 1, k % 2 ? WARP_ACCESS_COLD
-                                         : WARP_ACCESS_BALANCED);
+        put_kv(db, k, ver[k] = 1,
+               k % 2 ? WARP_ACCESS_COLD : WARP_ACCESS_BALANCED);
     assert_true(wait_items(db, WARP_TIER_DEEP_CACHE, N / 4, 10000));
     for (uint32_t k = 0; k < N; k += 7) {
         char key[32];

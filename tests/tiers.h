@@ -51,9 +51,9 @@ static inline size_t vsize(uint32_t k, uint64_t v)
     }
 }
 
-static const char *const words[] = {"alpha ", "beta ", "gamma ", "delta ",
-                                    "\"id\":", "{\"name\":", "\x00\x01",
-                                    "zeta "};
+static const char *const words[] = {
+    "alpha ",  "beta ",      "gamma ",   "delta ",
+    "\"id\":", "{\"name\":", "\x00\x01", "zeta "};
 
 static inline void vfill(uint8_t *buf, uint32_t k, uint64_t v)
 {
@@ -84,7 +84,8 @@ static inline size_t kname(char *buf, uint32_t k)
     return format_key(buf, 32, "tier", k);
 }
 
-static inline void put_kv(warp_db *db, uint32_t k, uint64_t v, warp_access_pattern a)
+static inline void put_kv(warp_db *db, uint32_t k, uint64_t v,
+                          warp_access_pattern a)
 {
     static _Thread_local uint8_t buf[(64u << 10) + 64];
     warp_put_options po = {.access_pattern = a};
@@ -149,8 +150,9 @@ typedef struct seen_ctx {
     uint32_t nkeys, count;
 } seen_ctx;
 
-static inline int check_pair(void *arg, const void *key, size_t klen, const void *val,
-                      size_t vlen, const warp_placement *where)
+static inline int check_pair(void *arg, const void *key, size_t klen,
+                             const void *val, size_t vlen,
+                             const warp_placement *where)
 {
     static uint8_t want[(64u << 10) + 64];
     seen_ctx *c = arg;
@@ -210,7 +212,8 @@ static inline void sleep_ms(unsigned ms)
 }
 
 /* Wait up to `ms` for tier k to hold at least `items` values. */
-static inline bool wait_items(warp_db *db, warp_tier k, uint64_t items, unsigned ms)
+static inline bool wait_items(warp_db *db, warp_tier k, uint64_t items,
+                              unsigned ms)
 {
     for (unsigned waited = 0;; waited += 20) {
         if (tiers_of(db).tiers[k].items >= items)
