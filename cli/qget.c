@@ -9,7 +9,12 @@
  *   values. With the default entanglement rules (user:* -> profile:*,
  *   settings:*, sessions:*) user:<id> has exactly those three partners,
  *   and the default co-location puts the four keys in one slot. No edge is
- *   stored: the partners are the rules'.
+ *   stored: the partners are the rules'. --preload ids (the default, the
+ *   shared workload_preload()) writes the four keys of an id one after
+ *   the other, so their items lie side by side in the slab and the
+ *   hardware prefetcher helps the four gets; --preload types writes every
+ *   user: key, then every profile: key, ..., as keys created at different
+ *   times would lie: the four items of an id are far apart.
  *
  * THE TWO ROWS (each run: T threads for S seconds, ids drawn uniformly)
  *   qget  warp_quantum_get(user:<id>, 10, 0.1): the value and the three
@@ -57,6 +62,7 @@ struct qcfg {
     unsigned threads;
     double seconds;
     unsigned repeat;
+    bool by_type; /* --preload types */
     warp_options opts;
 };
 
@@ -78,6 +84,10 @@ static const char usage_text[] =
     "  --threads T     one thread count, 1..256 (default 1)\n"
     "  --seconds S     seconds per row, > 0 (default 3)\n"
     "  --repeat R      repetitions, 1..100 (default 1)\n"
+    "  --preload ORDER ids (default): the 4 keys of id 0, then of id 1, ...\n"
+    "                  (written together, their items lie side by side);\n"
+    "                  types: every user:, then every profile:, ... (the\n"
+    "                  4 keys of an id far apart in memory)\n"
     "  --physics MODE  off (default), adaptive or full\n"
     "  --shards N      the same as --opt shards=N\n"
     "  --opt N=V       an engine option\n"
@@ -115,6 +125,9 @@ static int set_flag(struct qcfg *c, const char *flag, const char *v)
         return cli_apply_opt(&c->opts, "bench", flag, "shards", v) ? 0 : 2;
     if (strcmp(flag, "--physics") == 0)
         return cli_apply_opt(&c->opts, "bench", flag, "physics", v) ? 0 : 2;
+    if (strcmp(flag, "--preload") == 0 &&
+        (strcmp(v, "ids") == 0 || strcmp(v, "types") == 0))
+        return c->by_type = v[0] == 't', 0;
     if (strcmp(flag, "--keys") == 0 && parse_num(v, 4, UINT32_MAX, &d) &&
         fmod(d, 4) == 0)
         return c->keys = (uint32_t)d, 0;
@@ -179,6 +192,36 @@ bool qget_wanted(int argc, char **argv)
             return true;
     }
     return false;
+}
+
+/* Preload type by type: every user:<id>, then every profile:<id>, ...
+ * (keys and values as workload_preload() makes them). */
+static int preload_by_type(warp_db *db, const struct qcfg *cfg,
+                           const uint8_t *pattern)
+{
+    warp_put_item *items = calloc(PRELOAD_CHUNK, sizeof(*items));
+    char(*keys)[KEY_BUF] = malloc(PRELOAD_CHUNK * sizeof(*keys));
+    uint32_t ids = cfg->keys / RELATED_KEYS;
+    int rc = items && keys ? WARP_OK : WARP_ENOMEM;
+
+    for (uint32_t t = 0; rc == WARP_OK && t < RELATED_KEYS; t++)
+        for (uint32_t id = 0; rc == WARP_OK && id < ids;) {
+            size_t n = 0;
+            for (; n < PRELOAD_CHUNK && id < ids; n++, id++) {
+                uint32_t k = id * RELATED_KEYS + t;
+                items[n] = (warp_put_item){
+                    .key = keys[n],
+                    .klen = key_write(keys[n], LAYOUT_RELATED, k),
+                    .val = value_of(pattern, k),
+                    .vlen = cfg->value_size};
+            }
+            rc = warp_put_batch(db, items, n, NULL);
+        }
+    if (rc != WARP_OK)
+        fprintf(stderr, "warp bench: qget: preload: %s\n", warp_strerror(rc));
+    free(keys);
+    free(items);
+    return rc;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -453,15 +496,15 @@ int qget_main(int argc, char **argv)
         return 1;
     }
     printf("warp bench: qget: %u keys (%u ids of user:, profile:, settings:, "
-           "sessions:), %zu-byte values, %u shards, %.3g s per row, %u "
-           "thread(s), physics %s\n",
-           cfg.keys, cfg.keys / RELATED_KEYS, cfg.value_size,
-           warp_shard_count(db), cfg.seconds, cfg.threads,
+           "sessions:, written by %s), %zu-byte values, %u shards, %.3g s "
+           "per row, %u thread(s), physics %s\n",
+           cfg.keys, cfg.keys / RELATED_KEYS, cfg.by_type ? "type" : "id",
+           cfg.value_size, warp_shard_count(db), cfg.seconds, cfg.threads,
            warp_physics_mode_name(warp_physics_get(db)));
-    rc = workload_preload(db, cfg.keys, LAYOUT_RELATED, cfg.value_size, pattern,
-                          0) == WARP_OK
-             ? run_all(db, &cfg, pattern)
-             : 1;
+    rc = cfg.by_type ? preload_by_type(db, &cfg, pattern)
+                     : workload_preload(db, cfg.keys, LAYOUT_RELATED,
+                                        cfg.value_size, pattern, 0);
+    rc = rc == WARP_OK ? run_all(db, &cfg, pattern) : 1;
     warp_close(db);
     free(pattern);
     return rc;
