@@ -84,6 +84,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "epoch.h"
 #include "item.h"
 #include "physics.h"
@@ -143,14 +144,6 @@ static void count_own(_Atomic uint64_t *c, uint64_t n)
 {
     atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
                           memory_order_relaxed);
-}
-
-static uint64_t wall_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
 /* A learned edge's strength `now`: s * 0.95 per interval since t. */
@@ -751,7 +744,7 @@ int warp_entangle(warp_db *db, const void *primary, size_t plen,
         return rc;
     if (id)
         *id = entangle_id(primary, plen, v, m);
-    workset ws = {.db = db, .now = wall_ms()};
+    workset ws = {.db = db, .now = clock_wall_ms()};
     pthread_mutex_lock(&db->ent->lock);
     for (size_t i = 0; rc == WARP_OK && i < m; i++)
         rc = ws_link(&ws, primary, plen, v[i].k, v[i].len, ENT_KIND_EXPLICIT,
@@ -820,7 +813,7 @@ int warp_unentangle(warp_db *db, const void *primary, size_t plen,
         rc = n ? WARP_EINVAL : check_ent_key(db, primary, plen);
     if (rc)
         return rc;
-    workset ws = {.db = db, .now = wall_ms()};
+    workset ws = {.db = db, .now = clock_wall_ms()};
     pthread_mutex_lock(&db->ent->lock);
     rc = ws_get(&ws, primary, plen, &ip); /* index 0 */
     if (rc == WARP_OK && !keys)
@@ -1028,7 +1021,7 @@ static int cand_add_record(qget *q, const item *it, uint32_t slot)
     while (rc == WARP_OK && (more = rec_iter_next(&ri, &e)) == 1) {
         double s = e.strength;
         if (e.kind == ENT_KIND_LEARNED) {
-            now = now ? now : wall_ms();
+            now = now ? now : clock_wall_ms();
             s = decayed(s, e.t, now, interval);
             if (s < ENT_FLOOR)
                 continue;
@@ -1667,7 +1660,7 @@ void entangle_round(warp_db *db)
 {
     entangle *e = db->ent;
     change ch[ENT_ROUND_LEARN + ENT_ROUND_PRUNE];
-    workset ws = {.db = db, .now = wall_ms()};
+    workset ws = {.db = db, .now = clock_wall_ms()};
     size_t n;
     int rc = WARP_OK;
 

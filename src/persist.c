@@ -80,6 +80,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "db.h"
 #include "epoch.h"
 #include "io.h"
@@ -141,20 +142,6 @@ void persist_set_open_error(const char *fmt, ...)
 const char *warp_open_error(void)
 {
     return open_error;
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
 /* One line in DIR/warp.log. */
@@ -290,10 +277,10 @@ static int manifest_write(persist *p, const warp_options *o)
                  "  }\n"
                  "}\n",
                  MANIFEST_VERSION, WARP_VERSION_MAJOR, WARP_VERSION_MINOR,
-                 WARP_VERSION_PATCH, when, now_ms(), o->shards, WARP_SLOTS,
-                 fsync_name(o->fsync), o->wal_segment_size, o->max_key_size,
-                 o->max_value_size, colocation_names[o->colocation & 3],
-                 rules_json);
+                 WARP_VERSION_PATCH, when, clock_wall_ms(), o->shards,
+                 WARP_SLOTS, fsync_name(o->fsync), o->wal_segment_size,
+                 o->max_key_size, o->max_value_size,
+                 colocation_names[o->colocation & 3], rules_json);
     snprintf(path, sizeof(path), "%s/universe.manifest", p->dir);
     snprintf(tmp, sizeof(tmp), "%s.tmp", path);
     fd = io->open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -353,8 +340,9 @@ static int manifest_read(persist *p, uint32_t *shards, warp_options *o)
         for (int i = 0; i < 4; i++)
             if (strcmp(name, colocation_names[i]) == 0)
                 c = i;
-        if (c < 0 || json_str(text, "entanglement_rules", o->entanglement_rules,
-                              sizeof(o->entanglement_rules)) ||
+        if (c < 0 ||
+            json_str(text, "entanglement_rules", o->entanglement_rules,
+                     sizeof(o->entanglement_rules)) ||
             rules_check(o->entanglement_rules)) {
             persist_set_open_error("%s: bad colocation or entanglement_rules",
                                    path);
@@ -590,7 +578,7 @@ int persist_recover(warp_db *db)
     persist *p = db->p;
     warp_recovery *rec = &p->recovery;
     shard_recovery *rs = calloc(db->nshards, sizeof(*rs));
-    uint64_t t0 = mono_us();
+    uint64_t t0 = clock_mono_us();
     int rc;
 
     if (!rs)
@@ -613,7 +601,7 @@ int persist_recover(warp_db *db)
                  i, rs[i].st.skipped_gaps, rs[i].st.skipped_bytes);
     }
     free(rs);
-    rec->micros = mono_us() - t0;
+    rec->micros = clock_mono_us() - t0;
     if (rc) {
         plog(p, "open failed: %s: %s", warp_strerror(rc), open_error);
         return rc;
@@ -709,7 +697,7 @@ static void apply_group(warp_db *db)
 static int lead_group(warp_db *db)
 {
     persist *p = db->p;
-    uint64_t first = atomic_load(&p->done), target, t0 = mono_us();
+    uint64_t first = atomic_load(&p->done), target, t0 = clock_mono_us();
     int rc;
 
     /* Let the writers of recent groups rejoin before syncing: they were
@@ -717,7 +705,7 @@ static int lead_group(warp_db *db)
      * goal is the largest recent group, decaying, so that one small group
      * does not keep the next small. */
     while (atomic_load(&p->issued) - first < p->group_goal &&
-           mono_us() - t0 < COMMIT_GATHER_US)
+           clock_mono_us() - t0 < COMMIT_GATHER_US)
         sched_yield();
     target = atomic_load(&p->issued);
     atomic_store(&p->target, target);
@@ -898,7 +886,7 @@ static int sync_images(warp_db *db)
 int persist_checkpoint(warp_db *db)
 {
     persist *p = db->p;
-    uint64_t t0 = mono_us(), records = 0;
+    uint64_t t0 = clock_mono_us(), records = 0;
     int rc = WARP_OK;
 
     pthread_mutex_lock(&p->checkpoint_lock);
@@ -915,9 +903,9 @@ int persist_checkpoint(warp_db *db)
     }
     if (rc == WARP_OK) {
         atomic_fetch_add(&p->checkpoints, 1);
-        atomic_store(&p->last_checkpoint_ms, now_ms());
+        atomic_store(&p->last_checkpoint_ms, clock_wall_ms());
         plog(p, "checkpoint: %" PRIu64 " pairs in %" PRIu64 " us", records,
-             mono_us() - t0);
+             clock_mono_us() - t0);
     } else {
         plog(p, "checkpoint failed: %s", warp_strerror(rc));
     }
@@ -963,7 +951,7 @@ static void *bg_main(void *arg)
 {
     warp_db *db = arg;
     persist *p = db->p;
-    uint64_t last_sync = mono_us(), last_ckpt = mono_us();
+    uint64_t last_sync = clock_mono_us(), last_ckpt = clock_mono_us();
 
     pthread_setname_np(pthread_self(), "warp-bg");
     pthread_mutex_lock(&p->bg_lock);
@@ -979,7 +967,7 @@ static void *bg_main(void *arg)
         if (p->stop)
             break;
         pthread_mutex_unlock(&p->bg_lock);
-        uint64_t now = mono_us();
+        uint64_t now = clock_mono_us();
         for (uint32_t i = 0; i < db->nshards; i++)
             if (db->shards[i].logged)
                 wal_prepare(&db->shards[i].wal);
@@ -995,7 +983,7 @@ static void *bg_main(void *arg)
                            db->opts.checkpoint_wal_bytes;
         if (by_time || by_size) {
             (void)persist_checkpoint(db);
-            last_ckpt = mono_us();
+            last_ckpt = clock_mono_us();
         }
         pthread_mutex_lock(&p->bg_lock);
     }

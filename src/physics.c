@@ -41,6 +41,7 @@
 #include <time.h>
 
 #include "balance.h"
+#include "clock.h"
 #include "entangle.h"
 #include "entropy.h"
 #include "epoch.h"
@@ -102,22 +103,6 @@ struct physics {
     uint64_t reports, rebalances, slots_moved, keys_moved;
     uint64_t last_rebalance_ms;
 };
-
-static uint64_t mono_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-static uint64_t wall_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_REALTIME, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
 
 static double thread_cpu_s(void)
 {
@@ -257,7 +242,7 @@ static void drain_ring(physics *p, phys_ring *r)
 static void drain(physics *p)
 {
     pthread_mutex_lock(&p->lock);
-    p->tick = (uint32_t)((mono_ms() - p->open_ms) / TEMPORAL_TICK_MS);
+    p->tick = (uint32_t)((clock_mono_ms() - p->open_ms) / TEMPORAL_TICK_MS);
     for (phys_ring *r = atomic_load(&p->rings); r; r = r->next)
         drain_ring(p, r);
     pthread_mutex_unlock(&p->lock);
@@ -319,7 +304,7 @@ static void entropy_now(const physics *p, entropy_report *r)
 
     shard_loads(p, items, bytes, ops);
     memset(r, 0, sizeof(*r));
-    r->t_ms = wall_ms();
+    r->t_ms = clock_wall_ms();
     r->items = entropy_bits(items, n);
     r->bytes = entropy_bits(bytes, n);
     r->ops = entropy_bits(ops, n);
@@ -350,7 +335,7 @@ static int rebalance(physics *p, warp_rebalance_report *rep)
     uint16_t *owner = malloc(WARP_SLOTS * sizeof(*owner));
     double *load = malloc(WARP_SLOTS * sizeof(*load));
     balance_move *moves = malloc(REBALANCE_MAX_MOVES * sizeof(*moves));
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = clock_mono_ms();
     struct timespec a, b;
     size_t n;
     int rc = WARP_OK;
@@ -413,7 +398,7 @@ static void report_entropy(physics *p)
     entropy_history_add(&p->history, &r);
     p->reports++;
     double threshold = p->db->opts.entropy_threshold;
-    uint64_t now = mono_ms();
+    uint64_t now = clock_mono_ms();
     bool loaded = r.ops > 0;
     if (loaded && r.ops_norm < threshold &&
         (p->last_rebalance_ms == 0 ||
@@ -466,7 +451,7 @@ static void serve_request(physics *p)
 static void *physics_main(void *arg)
 {
     physics *p = arg;
-    uint64_t last_fold = mono_ms(), last_entropy = last_fold;
+    uint64_t last_fold = clock_mono_ms(), last_entropy = last_fold;
     double cpu_at_fold = thread_cpu_s();
 
     /* this thread's own writes (learned edges) are not observed: it is
@@ -498,7 +483,7 @@ static void *physics_main(void *arg)
             continue;
 
         drain(p);
-        uint64_t now = mono_ms();
+        uint64_t now = clock_mono_ms();
         if (now - last_fold >= p->db->opts.physics_update_interval) {
             double cpu_now = thread_cpu_s();
             double secs = (double)(now - last_fold) / 1000.0;
@@ -535,7 +520,7 @@ int physics_open(warp_db *db, const char *dir)
     atomic_init(&p->s.mode, db->opts.physics);
     atomic_init(&p->s.period,
                 db->opts.physics == WARP_PHYSICS_FULL ? 1 : PERIOD_START);
-    p->open_ms = mono_ms();
+    p->open_ms = clock_mono_ms();
     key_map_init(&p->keys, KEY_MAP_MAX);
     if ((dir && !(p->dir = strdup(dir))) || wormholes_new(&p->worm)) {
         free(p->dir);
@@ -643,7 +628,7 @@ int warp_cosmic_metrics_get(warp_db *db, warp_cosmic_metrics *m)
         dropped += atomic_load_explicit(&r->dropped, memory_order_relaxed);
     memset(m, 0, sizeof(*m));
     pthread_mutex_lock(&p->lock);
-    m->uptime_ms = mono_ms() - p->open_ms;
+    m->uptime_ms = clock_mono_ms() - p->open_ms;
     m->gets = p->ops[FACT_GET];
     m->puts = p->ops[FACT_PUT];
     m->deletes = p->ops[FACT_DEL];
@@ -784,7 +769,8 @@ void physics_key_temps(warp_db *db, size_t n, const uint64_t *h, float *weight,
         return;
     }
     pthread_mutex_lock(&p->lock);
-    uint32_t now = (uint32_t)((mono_ms() - p->open_ms) / TEMPORAL_TICK_MS);
+    uint32_t now =
+        (uint32_t)((clock_mono_ms() - p->open_ms) / TEMPORAL_TICK_MS);
     for (size_t i = 0; i < n; i++) {
         const key_stat *ks = key_map_find(&p->keys, h[i]);
         if (!ks) {
@@ -828,12 +814,13 @@ int warp_explain(warp_db *db, const void *key, size_t klen,
     const key_stat *ks = key_map_find(&p->keys, h);
     e->stage = WARP_STAGE_DEEP_TIME;
     if (ks) {
-        uint32_t now = (uint32_t)((mono_ms() - p->open_ms) / TEMPORAL_TICK_MS);
+        uint32_t now =
+            (uint32_t)((clock_mono_ms() - p->open_ms) / TEMPORAL_TICK_MS);
         uint64_t age = (uint64_t)(now - ks->last) * TEMPORAL_TICK_MS;
         e->observed = true;
         e->weight = temporal_decay(ks->w, age, db->opts.temporal_half_life);
         e->stage = temporal_stage(age);
-        e->last_access_ms = wall_ms() - age;
+        e->last_access_ms = clock_wall_ms() - age;
     }
     e->nedges = wormholes_strongest(p->worm, e->slot, e->edges, 4);
     pthread_mutex_unlock(&p->lock);

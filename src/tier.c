@@ -44,6 +44,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "clock.h"
 #include "compress.h"
 #include "deep.h"
 #include "epoch.h"
@@ -114,14 +115,6 @@ struct tier {
     pthread_cond_t cond;
     uint64_t trimmed_at; /* `freed` at the last malloc_trim() */
 };
-
-static uint64_t now_ms(void)
-{
-    struct timespec t;
-
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
 
 static inline uint64_t used(const warp_db *db)
 {
@@ -360,12 +353,12 @@ static const cz_dict *dict_get(tier *t)
     warp_db *db = t->db;
     sample_ctx s = {.db = db, .cap = CZ_DICT_MAX};
 
-    if (d || now_ms() < atomic_load(&t->dict_next_ms))
+    if (d || clock_mono_ms() < atomic_load(&t->dict_next_ms))
         return d;
     pthread_mutex_lock(&t->dict_lock);
-    if ((d = dict_of(t)) || now_ms() < atomic_load(&t->dict_next_ms))
+    if ((d = dict_of(t)) || clock_mono_ms() < atomic_load(&t->dict_next_ms))
         goto out;
-    atomic_store(&t->dict_next_ms, now_ms() + DICT_RETRY_MS);
+    atomic_store(&t->dict_next_ms, clock_mono_ms() + DICT_RETRY_MS);
     if (!(s.buf = malloc(s.cap)) || !(s.tmp = malloc(DICT_TMP)))
         goto out;
     /* up to 8 values from each of 512 slots spread over the space */
@@ -590,7 +583,7 @@ static void choose_pressure(pass *p)
 static void choose_cool(pass *p)
 {
     const warp_options *o = &p->t->db->opts;
-    uint64_t since_open = now_ms() - p->t->open_ms;
+    uint64_t since_open = clock_mono_ms() - p->t->open_ms;
 
     for (size_t i = 0; i < p->n; i++) {
         cand *c = &p->v[i];
@@ -1023,7 +1016,7 @@ static bool pressure(tier *t, pass_kind kind, size_t need, uint64_t limit,
         stale = r.freed ? 0 : stale + (moved != 0);
         if (idle >= WARP_SLOTS || stale >= STALE_PASSES) {
             if (kind == PASS_PRESSURE) {
-                atomic_store(&t->exhausted_ms, now_ms());
+                atomic_store(&t->exhausted_ms, clock_mono_ms());
                 atomic_store(&t->exhausted, true);
             }
             return false;
@@ -1183,7 +1176,8 @@ static void cool(tier *t)
     uint64_t soonest = a && b ? (a < b ? a : b) : a | b;
 
     if (!soonest || warp_physics_get(t->db) == WARP_PHYSICS_OFF ||
-        now_ms() - t->open_ms < soonest) /* nothing can be that old yet */
+        clock_mono_ms() - t->open_ms <
+            soonest) /* nothing can be that old yet */
         return;
     uint64_t seen = 0;
     pass_result r;
@@ -1221,7 +1215,7 @@ static void budget(tier *t)
         return;
     }
     if (atomic_load(&t->exhausted) &&
-        now_ms() - atomic_load(&t->exhausted_ms) < EXHAUSTED_RETRY_MS)
+        clock_mono_ms() - atomic_load(&t->exhausted_ms) < EXHAUSTED_RETRY_MS)
         return;
     if (pressure(t, PASS_PRESSURE, 0, t->low, false))
         return;
@@ -1276,7 +1270,7 @@ int tier_open(warp_db *db, const char *path)
     t->db = db;
     t->max = db->opts.maxmemory;
     t->low = t->max - t->max / 16;
-    t->open_ms = now_ms();
+    t->open_ms = clock_mono_ms();
     if (!(t->counts = aligned_alloc(64, db->nshards * sizeof(shard_counts)))) {
         free(t);
         return WARP_ENOMEM;

@@ -81,6 +81,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "clock.h"
 #include "crc32c.h"
 #include "bytes.h"
 #include "io.h"
@@ -98,13 +99,6 @@ static inline uint64_t align8(uint64_t n)
 static inline uint32_t checksum(const void *p, size_t n)
 {
     return crc32c(p, n);
-}
-
-static uint64_t now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 void wal_path(char *buf, size_t cap, const char *dir, uint32_t shard,
@@ -199,7 +193,7 @@ static void header_fill(unsigned char *h, uint32_t shard, uint64_t seg,
     wr32(h + 12, shard);
     wr64(h + 16, seg);
     wr64(h + 24, first_seq);
-    wr64(h + 32, now_ms());
+    wr64(h + 32, clock_wall_ms());
     wr32(h + 60, checksum(h, 60));
 }
 
