@@ -89,8 +89,9 @@ struct physics {
 
     /* --- below: the thread's state, read by the API under `lock` --- */
     pthread_mutex_t lock;
-    uint64_t open_ms;                /* monotonic */
-    uint32_t tick;                   /* ticks of TEMPORAL_TICK_MS since open */
+    uint64_t open_ms;      /* monotonic */
+    uint64_t last_fold_ms; /* monotonic: when slot_count was last folded */
+    uint32_t tick;         /* ticks of TEMPORAL_TICK_MS since open */
     uint64_t slot_count[WARP_SLOTS]; /* accesses since the last fold */
     double slot_rate[WARP_SLOTS];    /* decayed ops/s */
     uint64_t ops[5];                 /* by fact kind, accesses */
@@ -429,11 +430,14 @@ static void serve_request(physics *p)
         return;
     drain(p);
     pthread_mutex_lock(&p->lock);
-    /* fold the counts since the last fold in at full weight, so that a
-     * rebalance right after a burst of load sees it */
-    for (uint32_t s = 0; s < WARP_SLOTS; s++)
-        if (p->slot_count[s] && p->slot_rate[s] == 0)
-            p->slot_rate[s] = (double)p->slot_count[s];
+    /* fold in the accesses counted since the last fold, over the time
+     * they took, so that a rebalance right after a burst of load sees it
+     * in the same units (accesses per second) as the older load */
+    uint64_t now = clock_mono_ms();
+    if (now > p->last_fold_ms) {
+        fold(p, (double)(now - p->last_fold_ms) / 1000.0);
+        p->last_fold_ms = now;
+    }
     entropy_report r;
     entropy_now(p, &r);
     if (q->force || (r.ops > 0 && r.ops_norm < p->db->opts.entropy_threshold))
@@ -451,8 +455,8 @@ static void serve_request(physics *p)
 static void *physics_main(void *arg)
 {
     physics *p = arg;
-    uint64_t last_fold = clock_mono_ms(), last_entropy = last_fold;
-    double cpu_at_fold = thread_cpu_s();
+    uint64_t last_round = clock_mono_ms(), last_entropy = last_round;
+    double cpu_at_round = thread_cpu_s();
 
     /* this thread's own writes (learned edges) are not observed: it is
      * registered for the store with no ring */
@@ -484,22 +488,24 @@ static void *physics_main(void *arg)
 
         drain(p);
         uint64_t now = clock_mono_ms();
-        if (now - last_fold >= p->db->opts.physics_update_interval) {
+        if (now - last_round >= p->db->opts.physics_update_interval) {
             double cpu_now = thread_cpu_s();
-            double secs = (double)(now - last_fold) / 1000.0;
+            double secs = (double)(now - last_round) / 1000.0;
             pthread_mutex_lock(&p->lock);
-            fold(p, secs);
+            if (now > p->last_fold_ms) /* a request may have folded */
+                fold(p, (double)(now - p->last_fold_ms) / 1000.0);
+            p->last_fold_ms = now;
             wormholes_decay(p->worm);
             memset(p->stage_keys, 0, sizeof(p->stage_keys));
             key_map_stages(&p->keys, p->tick, p->stage_keys);
-            p->cpu_last = (cpu_now - cpu_at_fold) / secs;
-            p->cpu_total += cpu_now - cpu_at_fold;
+            p->cpu_last = (cpu_now - cpu_at_round) / secs;
+            p->cpu_total += cpu_now - cpu_at_round;
             p->rounds++;
             tune_period(p, p->cpu_last);
             pthread_mutex_unlock(&p->lock);
             entangle_round(p->db); /* writes to the store: no lock held */
-            last_fold = now;
-            cpu_at_fold = cpu_now;
+            last_round = now;
+            cpu_at_round = cpu_now;
         }
         if (now - last_entropy >= p->db->opts.entropy_monitoring_interval) {
             report_entropy(p);
@@ -520,7 +526,7 @@ int physics_open(warp_db *db, const char *dir)
     atomic_init(&p->s.mode, db->opts.physics);
     atomic_init(&p->s.period,
                 db->opts.physics == WARP_PHYSICS_FULL ? 1 : PERIOD_START);
-    p->open_ms = clock_mono_ms();
+    p->open_ms = p->last_fold_ms = clock_mono_ms();
     key_map_init(&p->keys, KEY_MAP_MAX);
     if ((dir && !(p->dir = strdup(dir))) || wormholes_new(&p->worm)) {
         free(p->dir);
