@@ -590,16 +590,16 @@ typedef struct warp_cosmic_metrics {
     uint64_t gets, puts, deletes, batch_gets; /* observed (scaled by the
                                                * sample rate in adaptive) */
     warp_physics_mode mode;
-    double sample_rate;     /* fraction of accesses observed now */
-    uint64_t facts;         /* facts the physics thread has consumed */
-    uint64_t facts_dropped; /* facts lost to full rings */
-    uint64_t rounds;        /* physics rounds run */
-    double physics_cpu;     /* the physics thread's CPU, in cores, over its
-                             * last round (CLOCK_THREAD_CPUTIME_ID) */
+    double sample_rate;         /* fraction of accesses observed now */
+    uint64_t facts;             /* facts the physics thread has consumed */
+    uint64_t facts_dropped;     /* facts lost to full rings */
+    uint64_t rounds;            /* physics rounds run */
+    double physics_cpu;         /* the physics thread's CPU, in cores, over its
+                                 * last round (CLOCK_THREAD_CPUTIME_ID) */
     double physics_cpu_total_s; /* its CPU seconds since open */
     uint64_t tracked_keys;      /* keys with a temporal weight */
     uint64_t stage_keys[WARP_STAGES]; /* keys per lifecycle stage; keys
-                                        * never observed count as deep_time */
+                                       * never observed count as deep_time */
     uint64_t keys_unobserved;
 } warp_cosmic_metrics;
 
@@ -616,16 +616,16 @@ int warp_cosmic_metrics_get(warp_db *db, warp_cosmic_metrics *m);
 int warp_shard_physics_get(warp_db *db, uint32_t shard, warp_shard_physics *s);
 
 typedef struct warp_entropy_metrics {
-    double items, bytes, ops;    /* Shannon entropy (bits) of the shards'
-                                  * shares of items, bytes and recent ops */
+    double items, bytes, ops; /* Shannon entropy (bits) of the shards'
+                               * shares of items, bytes and recent ops */
     double items_norm, bytes_norm, ops_norm; /* divided by log2(shards) */
-    double trend;       /* least-squares slope of ops_norm per report */
-    double stability;   /* 1 - min(variance of ops_norm, 1) over history */
-    uint64_t reports;   /* reports made */
-    uint64_t rebalances;      /* rebalances that moved something */
-    uint64_t slots_moved;     /* in all rebalances */
+    double trend;         /* least-squares slope of ops_norm per report */
+    double stability;     /* 1 - min(variance of ops_norm, 1) over history */
+    uint64_t reports;     /* reports made */
+    uint64_t rebalances;  /* rebalances that moved something */
+    uint64_t slots_moved; /* in all rebalances */
     uint64_t keys_moved;
-    uint64_t last_report_ms;  /* wall-clock time of the last report */
+    uint64_t last_report_ms; /* wall-clock time of the last report */
 } warp_entropy_metrics;
 
 int warp_entropy_metrics_get(warp_db *db, warp_entropy_metrics *m);
@@ -634,8 +634,8 @@ int warp_entropy_metrics_get(warp_db *db, warp_entropy_metrics *m);
 typedef struct warp_rebalance_report {
     uint32_t slots_moved;
     uint64_t keys_moved, bytes_moved;
-    double ops_norm_before, ops_norm_after; /* normalised op entropy, from
-                                             * the load the plan used */
+    double ops_norm_before, ops_norm_after;   /* normalised op entropy, from
+                                               * the load the plan used */
     double max_share_before, max_share_after; /* the busiest shard's share */
     double best_share; /* max(1/shards, hottest slot's share) */
     uint64_t micros;
@@ -672,8 +672,8 @@ int warp_wormhole_metrics_get(warp_db *db, warp_wormhole_metrics *m);
  * sum of 1/strength; direct or multi-hop). Writes up to `max` slots of the
  * path (from first, to last) into `path`, its length into *len and its
  * cost into *cost. Returns WARP_OK, WARP_NOTFOUND (no path), WARP_EINVAL. */
-int warp_wormhole_route(warp_db *db, uint32_t from, uint32_t to,
-                        uint32_t *path, size_t max, size_t *len, double *cost);
+int warp_wormhole_route(warp_db *db, uint32_t from, uint32_t to, uint32_t *path,
+                        size_t max, size_t *len, double *cost);
 
 typedef struct warp_edge {
     uint32_t slot;

@@ -63,8 +63,8 @@ const item *table_find(const table_root *root, uint64_t h, const void *key,
 
 /* Pipelined lookups for batches, each stage a step closer to the item:
  * prefetch the root table's header; the entry line `h` probes first; and
- * the first two lines of the first item whose fingerprint matches `h`. Hints only: they read
- * nothing that a later table_find() relies on. */
+ * the first two lines of the first item whose fingerprint matches `h`. Hints
+ * only: they read nothing that a later table_find() relies on. */
 void table_prefetch_root(const table_root *root);
 void table_prefetch(const table_root *root, uint64_t h);
 void table_prefetch_item(const table_root *root, uint64_t h);
