@@ -33,4 +33,20 @@ static inline uint64_t clock_mono_us(void)
     return (uint64_t)t.tv_sec * 1000000 + (uint64_t)t.tv_nsec / 1000;
 }
 
+/* The wall-clock time `ms` from now: the deadline of a background thread's
+ * pthread_cond_timedwait() (condition variables wait on CLOCK_REALTIME). */
+static inline struct timespec clock_deadline(unsigned ms)
+{
+    struct timespec t;
+
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_sec += ms / 1000;
+    t.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (t.tv_nsec >= 1000000000L) {
+        t.tv_sec++;
+        t.tv_nsec -= 1000000000L;
+    }
+    return t;
+}
+
 #endif

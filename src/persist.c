@@ -956,13 +956,7 @@ static void *bg_main(void *arg)
     pthread_setname_np(pthread_self(), "warp-bg");
     pthread_mutex_lock(&p->bg_lock);
     while (!p->stop) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        ts.tv_nsec += 100 * 1000000;
-        if (ts.tv_nsec >= 1000000000) {
-            ts.tv_sec++;
-            ts.tv_nsec -= 1000000000;
-        }
+        struct timespec ts = clock_deadline(100);
         pthread_cond_timedwait(&p->bg_cond, &p->bg_lock, &ts);
         if (p->stop)
             break;

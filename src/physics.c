@@ -469,13 +469,7 @@ static void *physics_main(void *arg)
                atomic_load(&p->s.mode) == WARP_PHYSICS_OFF)
             pthread_cond_wait(&p->wake, &p->wake_lock);
         if (!p->stop && !p->req) {
-            struct timespec until;
-            clock_gettime(CLOCK_REALTIME, &until);
-            until.tv_nsec += PHYS_TICK_MS * 1000000L;
-            if (until.tv_nsec >= 1000000000L) {
-                until.tv_sec++;
-                until.tv_nsec -= 1000000000L;
-            }
+            struct timespec until = clock_deadline(PHYS_TICK_MS);
             pthread_cond_timedwait(&p->wake, &p->wake_lock, &until);
         }
         bool stop = p->stop;

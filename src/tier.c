@@ -1240,13 +1240,7 @@ static void *hawking_main(void *arg)
 
     pthread_mutex_lock(&t->lock);
     while (!t->stop) {
-        struct timespec until;
-        clock_gettime(CLOCK_REALTIME, &until);
-        until.tv_nsec += HAWKING_TICK_MS * 1000000L;
-        if (until.tv_nsec >= 1000000000L) {
-            until.tv_sec++;
-            until.tv_nsec -= 1000000000L;
-        }
+        struct timespec until = clock_deadline(HAWKING_TICK_MS);
         pthread_cond_timedwait(&t->cond, &t->lock, &until);
         if (t->stop)
             break;
