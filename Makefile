@@ -56,11 +56,9 @@ test:
 	@scripts/deps.sh test
 	@JOBS=$(JOBS) scripts/test.sh
 
-# The crash tests of tests/test-crash.c and tests/test-migrate-crash.c,
-# run directly (no ctest timeout).
+# The crash tests of tests/test-crash.c, run directly (no ctest timeout).
 soak: build
 	WARP_CRASH_ITERS=$(SOAK_ITERS) $(BUILD)/bin/test-crash
-	WARP_CRASH_ITERS=$(SOAK_ITERS) $(BUILD)/bin/test-migrate-crash
 
 format:
 	@scripts/deps.sh format

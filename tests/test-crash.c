@@ -24,6 +24,12 @@
  * same directory is recovered again and again (torn tails, switched
  * segments, interrupted checkpoints pile up).
  *
+ * The `moves` variants add a mover thread that moves the slots of the key
+ * space to random shards without pause. Their keys mostly carry one of a
+ * few hash tags, so that a few slots hold keys of both writers and move
+ * again and again, mid-write; after each reopen every shard's counters
+ * must match the keys found on it, and `warp check` must pass.
+ *
  * WARP_CRASH_ITERS sets the iterations of each test (default 20; `make
  * soak` runs 500). WARP_TEST_SEED replays a run.
  */
@@ -39,6 +45,8 @@
 #define NKEYS           256
 #define WRITERS         2
 #define MAX_OPS_PER_KEY 4096
+#define SHARDS          4
+#define TAGS            6 /* moves variants: hash-tag groups of keys */
 
 /* ------------------------------------------------------------------------ */
 /* Values: a pure function of (key, version)                                 */
@@ -74,9 +82,40 @@ static void value_fill(uint8_t *buf, uint32_t k, uint64_t v)
     fill_value(buf + VALUE_HEADER, len - VALUE_HEADER, kk << 40 ^ v);
 }
 
+/* Whether keys carry hash tags (the moves variants); set before the child
+ * is forked, so both processes name keys alike. */
+static bool tagged_keys;
+
+/* Key k: "crash:k", or with tags "{mc<g>}:k" (g one of TAGS groups, each
+ * holding keys of both writers) for most keys and "mc:k" for every
+ * fourth. */
 static size_t key_of(char *buf, size_t cap, uint32_t k)
 {
-    return format_key(buf, cap, "crash", k);
+    if (!tagged_keys)
+        return format_key(buf, cap, "crash", k);
+    int n = k % 4 == 0
+                ? snprintf(buf, cap, "mc:%u", k)
+                : snprintf(buf, cap, "{mc%u}:%u", (k / WRITERS) % TAGS, k);
+    assert_true(n > 0 && (size_t)n < cap);
+    return (size_t)n;
+}
+
+/* Which key `key` (klen bytes) is, or NKEYS if it is none of ours. */
+static uint32_t key_number(const void *key, size_t klen)
+{
+    char buf[64], want[64];
+    const char *colon;
+    unsigned k;
+
+    if (klen >= sizeof(buf))
+        return NKEYS;
+    memcpy(buf, key, klen);
+    buf[klen] = 0;
+    if (!(colon = strchr(buf, ':')) || sscanf(colon + 1, "%u", &k) != 1 ||
+        k >= NKEYS)
+        return NKEYS;
+    key_of(want, sizeof(want), k);
+    return strcmp(want, buf) == 0 ? k : NKEYS;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -121,6 +160,7 @@ typedef struct variant {
     const char *name;
     warp_fsync fsync;
     bool checkpointer; /* the child checkpoints while it writes */
+    bool mover;        /* the child moves slots while it writes */
 } variant;
 
 typedef struct crash_run {
@@ -133,6 +173,7 @@ typedef struct crash_run {
     uint32_t iter;
     /* totals, for the summary line */
     uint64_t acked, in_flight_seen, in_flight_lost, torn_bytes;
+    uint64_t moved_seen; /* keys found on another shard after a reopen */
 } crash_run;
 
 /* ------------------------------------------------------------------------ */
@@ -223,11 +264,31 @@ static void *child_checkpointer(void *arg)
     return NULL;
 }
 
-/* The child: open, write until killed. Never returns. */
+/* Move the slot of a random key to a random shard, without pause. */
+static void *child_mover(void *arg)
+{
+    child_ctx *c = arg;
+    uint64_t rng = c->run->seed ^ (uint64_t)c->run->iter << 24 ^ 0xB0B;
+    char key[64];
+
+    for (;;) {
+        uint64_t r = next_rand(&rng);
+        size_t klen = key_of(key, sizeof(key), (uint32_t)(r % NKEYS));
+        warp_placement p;
+        int rc = warp_locate(c->db, key, klen, &p);
+        if (rc == WARP_OK)
+            rc = warp_slot_move(c->db, p.slot, (uint32_t)((r >> 32) % SHARDS));
+        if (rc != WARP_OK)
+            child_fail(c->run, __LINE__, rc);
+    }
+    return NULL;
+}
+
+/* The child: open, write (and move) until killed. Never returns. */
 static void child_main(crash_run *run)
 {
-    child_ctx ctx[WRITERS + 1];
-    pthread_t th[WRITERS + 1];
+    child_ctx ctx[WRITERS + 2];
+    pthread_t th[WRITERS + 2];
     warp_db *db = NULL;
     int rc = warp_open(run->dir->db, &run->opts, &db);
     uint32_t n = 0;
@@ -242,6 +303,12 @@ static void child_main(crash_run *run)
     if (run->var->checkpointer) {
         ctx[n] = (child_ctx){.run = run, .db = db, .thread = n};
         if (pthread_create(&th[n], NULL, child_checkpointer, &ctx[n]))
+            child_fail(run, __LINE__, WARP_ENOMEM);
+        n++;
+    }
+    if (run->var->mover) {
+        ctx[n] = (child_ctx){.run = run, .db = db, .thread = n};
+        if (pthread_create(&th[n], NULL, child_mover, &ctx[n]))
             child_fail(run, __LINE__, WARP_ENOMEM);
         n++;
     }
@@ -384,8 +451,7 @@ static bool state_allowed(const key_model *km, bool present, uint64_t version)
 
 static void describe_model(const key_model *km, uint32_t k)
 {
-    print_error("  key crash:%u started %s", k,
-                km->present ? "present" : "absent");
+    print_error("  key %u started %s", k, km->present ? "present" : "absent");
     if (km->present)
         print_error(" at version %llu", (unsigned long long)km->version);
     print_error("; writes this iteration:");
@@ -409,8 +475,8 @@ static void verify_key(crash_run *run, warp_db *db, uint32_t k)
     uint64_t version = 0;
 
     if (rc != WARP_OK && rc != WARP_NOTFOUND) {
-        print_error("iteration %u: get crash:%u returned %d (%s)\n", run->iter,
-                    k, rc, warp_strerror(rc));
+        print_error("iteration %u: get key %u returned %d (%s)\n", run->iter, k,
+                    rc, warp_strerror(rc));
         fail();
     }
     if (present) {
@@ -430,7 +496,7 @@ static void verify_key(crash_run *run, warp_db *db, uint32_t k)
             free(want);
         }
         if (!exact) {
-            print_error("iteration %u: crash:%u holds %zu bytes that no write "
+            print_error("iteration %u: key %u holds %zu bytes that no write "
                         "wrote\n",
                         run->iter, k, vlen);
             describe_model(km, k);
@@ -440,7 +506,7 @@ static void verify_key(crash_run *run, warp_db *db, uint32_t k)
     }
     warp_free(val);
     if (!state_allowed(km, present, version)) {
-        print_error("iteration %u: crash:%u is %s", run->iter, k,
+        print_error("iteration %u: key %u is %s", run->iter, k,
                     present ? "present" : "absent");
         if (present)
             print_error(" at version %llu", (unsigned long long)version);
@@ -460,25 +526,50 @@ static void verify_key(crash_run *run, warp_db *db, uint32_t k)
     km->nops = 0;
 }
 
+/* What warp_foreach() finds: every key is one of ours; per shard, the
+ * pairs and their bytes. */
+typedef struct seen_pairs {
+    uint64_t n;
+    uint64_t keys[SHARDS], bytes[SHARDS];
+} seen_pairs;
+
 static int count_pair(void *ctx, const void *key, size_t klen, const void *val,
                       size_t vlen, const warp_placement *where)
 {
-    uint64_t *n = ctx;
-    char want[64];
-    unsigned k;
+    seen_pairs *s = ctx;
 
     (void)val;
-    (void)vlen;
-    (void)where;
-    /* every key must be crash:<k> with k in range */
-    if (klen < 7 || klen >= sizeof(want) || memcmp(key, "crash:", 6) != 0)
+    if (key_number(key, klen) == NKEYS || where->shard >= SHARDS)
         return 1;
-    memcpy(want, key, klen);
-    want[klen] = 0;
-    if (sscanf(want + 6, "%u", &k) != 1 || k >= NKEYS)
-        return 1;
-    (*n)++;
+    s->n++;
+    s->keys[where->shard]++;
+    s->bytes[where->shard] += klen + vlen;
     return 0;
+}
+
+/* The counters match the pairs, per shard. Returns how many of our keys
+ * are in a slot that is not on its first shard. */
+static uint64_t verify_counters(warp_db *db, const seen_pairs *s)
+{
+    uint32_t slots = 0;
+    uint64_t moved = 0;
+
+    for (uint32_t i = 0; i < SHARDS; i++) {
+        warp_shard_stats st;
+        assert_ok(warp_shard_stats_get(db, i, &st));
+        assert_int_equal(st.keys, s->keys[i]);
+        assert_int_equal(st.key_bytes + st.value_bytes, s->bytes[i]);
+        slots += st.slots;
+    }
+    assert_int_equal(slots, WARP_SLOTS);
+    for (uint32_t k = 0; k < NKEYS; k++) {
+        char key[64];
+        size_t klen = key_of(key, sizeof(key), k);
+        warp_placement p;
+        assert_ok(warp_locate(db, key, klen, &p));
+        moved += p.shard != p.slot * SHARDS / WARP_SLOTS;
+    }
+    return moved;
 }
 
 /* Reopen the directory and check every key against the model. */
@@ -486,7 +577,8 @@ static void verify(crash_run *run)
 {
     warp_db *db = open_disk(run->dir->db, &run->opts);
     warp_recovery rec = recovery_of(db);
-    uint64_t present = 0, seen = 0;
+    uint64_t present = 0;
+    seen_pairs seen = {0};
 
     /* a killed process leaves no damage, only maybe a torn tail */
     assert_int_equal(rec.skipped_bytes, 0);
@@ -497,12 +589,17 @@ static void verify(crash_run *run)
         present += run->keys[k].present;
     }
     assert_ok(warp_foreach(db, count_pair, &seen));
-    assert_int_equal(seen, present);
+    assert_int_equal(seen.n, present);
     assert_int_equal(stats_of(db).keys, present);
+    run->moved_seen += verify_counters(db, &seen);
     /* keep the WAL of the variants without checkpoints bounded */
     if (!run->var->checkpointer && run->iter % 8 == 7)
         assert_ok(warp_checkpoint(db));
     warp_close(db);
+    if (run->var->mover) {
+        warp_check_report cr;
+        assert_ok(warp_check(run->dir->db, &cr));
+    }
 }
 
 static uint32_t crash_iterations(void)
@@ -521,7 +618,8 @@ static void run_variant(void **state, const variant *var)
 
     run.seed = test_seed(var->name);
     rng = run.seed;
-    run.opts = disk_options(4, var->fsync);
+    run.opts = disk_options(SHARDS, var->fsync);
+    tagged_keys = var->mover;
     run.keys = calloc(NKEYS, sizeof(*run.keys));
     assert_non_null(run.keys);
     for (run.iter = 0; run.iter < iters; run.iter++) {
@@ -530,12 +628,15 @@ static void run_variant(void **state, const variant *var)
     }
     printf("# %s: %u kills, %llu acked writes, %llu in flight at the kill "
            "(%llu of them not recovered, as allowed), %llu torn bytes cut, "
-           "%llu ms\n",
+           "%llu keys found moved, %llu ms\n",
            var->name, iters, (unsigned long long)run.acked,
            (unsigned long long)run.in_flight_seen,
            (unsigned long long)run.in_flight_lost,
            (unsigned long long)run.torn_bytes,
+           (unsigned long long)run.moved_seen,
            (unsigned long long)(mono_ms() - t0));
+    if (var->mover)
+        assert_true(run.moved_seen > 0);
     free(run.keys);
 }
 
@@ -545,14 +646,14 @@ static void run_variant(void **state, const variant *var)
 
 static void sigkill_with_fsync_always_loses_no_acknowledged_write(void **state)
 {
-    static const variant v = {"fsync=always", WARP_FSYNC_ALWAYS, false};
+    static const variant v = {"fsync=always", WARP_FSYNC_ALWAYS, false, false};
     run_variant(state, &v);
 }
 
 static void sigkill_during_checkpoints_loses_no_acknowledged_write(void **state)
 {
     static const variant v = {"fsync=always with checkpoints",
-                              WARP_FSYNC_ALWAYS, true};
+                              WARP_FSYNC_ALWAYS, true, false};
     run_variant(state, &v);
 }
 
@@ -560,14 +661,43 @@ static void
 sigkill_with_fsync_everysec_loses_no_acknowledged_write(void **state)
 {
     /* the log is in the page cache the moment a write returns */
-    static const variant v = {"fsync=everysec", WARP_FSYNC_EVERYSEC, false};
+    static const variant v = {"fsync=everysec", WARP_FSYNC_EVERYSEC, false,
+                              false};
     run_variant(state, &v);
 }
 
 static void sigkill_with_everysec_during_checkpoints_loses_nothing(void **state)
 {
     static const variant v = {"fsync=everysec with checkpoints",
-                              WARP_FSYNC_EVERYSEC, true};
+                              WARP_FSYNC_EVERYSEC, true, false};
+    run_variant(state, &v);
+}
+
+static void sigkill_while_moving_slots_fsync_always_loses_nothing(void **state)
+{
+    static const variant v = {"moves, fsync=always", WARP_FSYNC_ALWAYS, false,
+                              true};
+    run_variant(state, &v);
+}
+
+static void sigkill_while_moving_and_checkpointing_loses_nothing(void **state)
+{
+    static const variant v = {"moves and checkpoints, fsync=always",
+                              WARP_FSYNC_ALWAYS, true, true};
+    run_variant(state, &v);
+}
+
+static void sigkill_while_moving_slots_everysec_loses_nothing(void **state)
+{
+    static const variant v = {"moves and checkpoints, fsync=everysec",
+                              WARP_FSYNC_EVERYSEC, true, true};
+    run_variant(state, &v);
+}
+
+static void sigkill_while_moving_slots_never_loses_nothing(void **state)
+{
+    static const variant v = {"moves and checkpoints, fsync=never",
+                              WARP_FSYNC_NEVER, true, true};
     run_variant(state, &v);
 }
 
@@ -578,6 +708,10 @@ int main(void)
         DIR_TEST(sigkill_during_checkpoints_loses_no_acknowledged_write),
         DIR_TEST(sigkill_with_fsync_everysec_loses_no_acknowledged_write),
         DIR_TEST(sigkill_with_everysec_during_checkpoints_loses_nothing),
+        DIR_TEST(sigkill_while_moving_slots_fsync_always_loses_nothing),
+        DIR_TEST(sigkill_while_moving_and_checkpointing_loses_nothing),
+        DIR_TEST(sigkill_while_moving_slots_everysec_loses_nothing),
+        DIR_TEST(sigkill_while_moving_slots_never_loses_nothing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
