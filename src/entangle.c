@@ -1055,7 +1055,7 @@ static void cand_merge(qget *q)
     for (size_t i = 0; i < q->nc; i++) {
         cand *d = m ? &q->c[m - 1] : NULL;
         if (!d || d->klen != q->c[i].klen ||
-            memcmp(d->key, q->c[i].key, d->klen) != 0) {
+            !bytes_eq(d->key, q->c[i].key, d->klen)) {
             q->c[m++] = q->c[i];
             continue;
         }
@@ -1086,7 +1086,7 @@ static void cand_select(qget *q, size_t max, double min_strength)
     for (size_t i = 0; i < q->nc; i++) {
         const cand *c = &q->c[i];
         bool self = c->klen == q->klen &&
-                    (c->klen == 0 || memcmp(c->key, q->key, c->klen) == 0);
+                    bytes_eq(c->key, q->key, c->klen);
         if (c->strength >= min_strength && !self)
             q->c[m++] = *c;
     }

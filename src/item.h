@@ -29,6 +29,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "bytes.h"
+
 #define ITEM_KEY_MAX 0xFFFFFFu
 
 /* Tiers, in meta bits 29-30. */
@@ -105,7 +107,7 @@ static inline size_t item_size(const item *it)
 
 static inline int item_key_eq(const item *it, const void *key, size_t klen)
 {
-    return item_klen(it) == klen && (!klen || memcmp(it->data, key, klen) == 0);
+    return item_klen(it) == klen && bytes_eq(it->data, key, klen);
 }
 
 /* Fill a freshly allocated item. */

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bytes.h"
+
 static const char *skip_space(const char *s, const char *end)
 {
     while (s < end && (*s == ' ' || *s == '\t' || *s == '\n'))
@@ -157,9 +159,9 @@ bool rules_id(const rules *r, const void *key, size_t klen, const void **id,
     for (uint16_t i = r->bucket[bucket_of(k, plen)]; i != UINT16_MAX;
          i = r->pat_next[i]) {
         const rule_pattern *p = &r->pat[i];
-        if (p->pre_len == plen && memcmp(p->pre, k, plen) == 0 &&
+        if (p->pre_len == plen && bytes_eq(p->pre, k, plen) &&
             klen >= (size_t)p->pre_len + p->suf_len &&
-            memcmp(k + klen - p->suf_len, p->suf, p->suf_len) == 0) {
+            bytes_eq(k + klen - p->suf_len, p->suf, p->suf_len)) {
             *id = colon + 1;
             *id_len = klen - plen;
             return true;
@@ -189,9 +191,8 @@ static bool pattern_match(const rule_pattern *p, const unsigned char *k,
         return false;
     return klen >= (size_t)p->pre_len + p->suf_len &&
            k[0] == (unsigned char)p->pre[0] &&
-           memcmp(k, p->pre, p->pre_len) == 0 &&
-           (p->suf_len == 0 ||
-            memcmp(k + klen - p->suf_len, p->suf, p->suf_len) == 0);
+           bytes_eq(k, p->pre, p->pre_len) &&
+           bytes_eq(k + klen - p->suf_len, p->suf, p->suf_len);
 }
 
 /* Append pattern `p` with its `*` replaced by `id` to the partners, unless
@@ -219,10 +220,10 @@ static size_t add_partner(const rule_pattern *p, const unsigned char *id,
         memcpy(dst + p->pre_len, id, id_len);
         memcpy(dst + p->pre_len + id_len, p->suf, p->suf_len);
     }
-    if (len == klen && memcmp(dst, key, len) == 0)
+    if (len == klen && bytes_eq(dst, key, len))
         return n;
     for (size_t i = 0; i < n; i++)
-        if (out[i].len == len && memcmp(out[i].key, dst, len) == 0)
+        if (out[i].len == len && bytes_eq(out[i].key, dst, len))
             return n;
     out[n] = (rule_key){dst, len,
                         p->typed && p->suf_len == 0 &&
