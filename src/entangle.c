@@ -1085,8 +1085,7 @@ static void cand_select(qget *q, size_t max, double min_strength)
 
     for (size_t i = 0; i < q->nc; i++) {
         const cand *c = &q->c[i];
-        bool self = c->klen == q->klen &&
-                    bytes_eq(c->key, q->key, c->klen);
+        bool self = c->klen == q->klen && bytes_eq(c->key, q->key, c->klen);
         if (c->strength >= min_strength && !self)
             q->c[m++] = *c;
     }
