@@ -16,6 +16,9 @@
 #include "resp.h"
 
 #include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -154,6 +157,25 @@ static const wd_command table[] = {
      "Where a key lives and what physics knows of it."},
     {"warp.physics", warp_physics_cmd, -1, AD, 0, 0, 0, "warp",
      "Returns or sets the physics mode: off, adaptive, full."},
+    /* entanglement (t_quantum.c); ENTANGLE's STRENGTH s counts as keys
+     * here, which only COMMAND INFO shows */
+    {"qget", qget_cmd, -2, R | F, 1, 1, 1, "warp",
+     "Returns a key's value and its entangled partners' values."},
+    {"entangle", entangle_cmd, -3, W | OM, 1, -1, 1, "warp",
+     "Entangles a key with partners; returns the entanglement id."},
+    {"unentangle", unentangle_cmd, -2, W, 1, -1, 1, "warp",
+     "Removes stored entanglement edges of a key."},
+    /* time series (t_series.c) */
+    {"ts.create", ts_create_cmd, -2, W | OM, 1, 1, 1, "timeseries",
+     "Creates a time series."},
+    {"ts.add", ts_add_cmd, -4, W | OM | F, 1, 1, 1, "timeseries",
+     "Appends a sample to a time series."},
+    {"ts.get", ts_get_cmd, 2, R | F, 1, 1, 1, "timeseries",
+     "Returns the latest sample of a time series."},
+    {"ts.range", ts_range_cmd, -4, R, 1, 1, 1, "timeseries",
+     "Queries a range of a time series, optionally aggregated."},
+    {"ts.info", ts_info_cmd, 2, R, 1, 1, 1, "timeseries",
+     "Returns information about a time series."},
 };
 
 #undef W
@@ -300,6 +322,23 @@ bool str_to_ll(const char *s, size_t n, int64_t *out)
             return false;
         *out = (int64_t)v;
     }
+    return true;
+}
+
+bool str_to_double(const char *s, size_t n, double *out)
+{
+    char buf[64], *end;
+    double v;
+
+    if (n == 0 || n >= sizeof buf || isspace((unsigned char)s[0]))
+        return false;
+    memcpy(buf, s, n);
+    buf[n] = '\0';
+    errno = 0;
+    v = strtod(buf, &end);
+    if (end != buf + n || errno == ERANGE || isnan(v))
+        return false;
+    *out = v;
     return true;
 }
 

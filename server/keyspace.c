@@ -57,6 +57,7 @@ typedef struct wd_stripe {
 static pthread_mutex_t locks[WD_LOCKS];
 static wd_stripe stripes[WD_STRIPES];
 static _Atomic uint64_t ttl_keys;
+static _Atomic bool engine_keys; /* keyspace_note_engine_keys() */
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
 
 static void stripes_init(void)
@@ -537,8 +538,11 @@ static int index_ttl(void *ctx, const void *key, size_t klen, const void *val,
     load_ctx *l = ctx;
     wd_value v;
 
-    if (key_reserved(key, klen))
+    if (key_reserved(key, klen)) {
+        if (klen != WD_MARKER_KLEN || memcmp(key, WD_MARKER_KEY, klen) != 0)
+            keyspace_note_engine_keys();
         return 0;
+    }
     if (value_decode(val, vlen, &v) != 0 || !v.expire)
         return 0;
     if ((uint64_t)v.expire <= wd_now_ms()) {
@@ -604,6 +608,37 @@ int keyspace_load(void)
                (unsigned long long)l.indexed, l.n);
     free_pairs(&l);
     return 0;
+}
+
+void keyspace_note_engine_keys(void)
+{
+    if (!atomic_load_explicit(&engine_keys, memory_order_relaxed))
+        atomic_store_explicit(&engine_keys, true, memory_order_relaxed);
+}
+
+static int count_user_key(void *ctx, const void *key, size_t klen,
+                          const void *val, size_t vlen,
+                          const warp_placement *where)
+{
+    if (!key_reserved(key, klen))
+        (*(uint64_t *)ctx)++;
+    return 0;
+}
+
+uint64_t keyspace_user_keys(void)
+{
+    warp_stats st;
+    uint64_t n = 0;
+
+    /* Learned edges are written by the physics thread, not by a command. */
+    if (atomic_load_explicit(&engine_keys, memory_order_relaxed) ||
+        server.cfg.opts.entanglement_learning) {
+        warp_foreach(server.db, count_user_key, &n);
+        return n;
+    }
+    if (warp_stats_get(server.db, &st) != WARP_OK || st.keys == 0)
+        return 0;
+    return st.keys - 1; /* the marker */
 }
 
 void keyspace_free(void)

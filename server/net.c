@@ -99,8 +99,44 @@ static int bound_port(int fd)
     return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/* Whether `port` is free: a bind without SO_REUSEPORT fails while any
+ * socket listens on it. The loops' sockets share the port through
+ * SO_REUSEPORT, which would let a second warpd (or any process of the
+ * same user setting it) join them silently and take half the clients; a
+ * second warpd fails here instead, as a second redis-server does. */
+static bool port_free(const char *addr, int port)
+{
+    struct addrinfo hints = {0}, *res, *ai;
+    char portstr[16];
+    bool inuse = false;
+    int one = 1;
+
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    snprintf(portstr, sizeof portstr, "%d", port);
+    if (getaddrinfo(addr, portstr, &hints, &res) != 0)
+        return true; /* listen_on() reports it */
+    for (ai = res; ai && !inuse; ai = ai->ai_next) {
+        int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+            continue;
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+        inuse =
+            bind(fd, ai->ai_addr, ai->ai_addrlen) != 0 && errno == EADDRINUSE;
+        close(fd);
+    }
+    freeaddrinfo(res);
+    return !inuse;
+}
+
 int net_listen(void)
 {
+    if (server.cfg.port != 0 && !port_free(server.cfg.bind, server.cfg.port)) {
+        wd_log("bind %s:%d: %s", server.cfg.bind, server.cfg.port,
+               strerror(EADDRINUSE));
+        return -1;
+    }
     for (int i = 0; i < server.nloops; i++) {
         int port = i == 0 ? server.cfg.port : server.port;
         int fd = listen_on(server.cfg.bind, port);
@@ -258,12 +294,28 @@ static void accept_all(wd_loop *l)
     }
 }
 
-/* Run every whole command in the query buffer while replies fit. */
+/* Close a client whose pending replies exceed client-output-buffer-limit
+ * (`hard`; 0: no limit). */
+static void check_output_limit(wd_client *c, uint64_t hard)
+{
+    if (hard && !c->closing && c->obuf.len - c->sent > hard) {
+        wd_log("closing client %s: output buffer over "
+               "client-output-buffer-limit (%llu bytes)",
+               c->addr, (unsigned long long)hard);
+        c->closing = true;
+    }
+}
+
+/* Run every whole command in the query buffer while replies fit.
+ * Consecutive GETs are answered together (getrun_flush()), before the
+ * next other command runs, so replies stay in order. */
 static void process_input(wd_client *c)
 {
     uint64_t hard = atomic_load_explicit(&server.cfg.client_output_buffer_limit,
                                          memory_order_relaxed);
+    wd_getrun run;
 
+    run.n = 0;
     while (!c->close_after_reply && !c->closing) {
         if (c->obuf.len - c->sent > WARPD_OBUF_SOFT) {
             c->reading_paused = true;
@@ -273,20 +325,29 @@ static void process_input(wd_client *c)
         if (rc == 0)
             break;
         if (rc < 0) {
+            getrun_flush(c, &run);
             add_errorf(c, "ERR Protocol error: %s", c->parser.error);
             c->close_after_reply = true;
             break;
         }
+        STAT_ADD(&c->loop->stats, commands, 1);
+        if (getrun_fits(c)) {
+            atomic_store_explicit(&c->lastcmd, "get", memory_order_relaxed);
+            getrun_add(c, &run);
+            resp_consume(c);
+            if (run.n == GETRUN_MAX) {
+                getrun_flush(c, &run);
+                check_output_limit(c, hard);
+            }
+            continue;
+        }
+        getrun_flush(c, &run);
         command_run(c);
         resp_consume(c);
-        STAT_ADD(&c->loop->stats, commands, 1);
-        if (hard && c->obuf.len - c->sent > hard) {
-            wd_log("closing client %s: output buffer over "
-                   "client-output-buffer-limit (%llu bytes)",
-                   c->addr, (unsigned long long)hard);
-            c->closing = true;
-        }
+        check_output_limit(c, hard);
     }
+    getrun_flush(c, &run);
+    check_output_limit(c, hard);
     atomic_store_explicit(&c->qbuf_len, c->qbuf.len, memory_order_relaxed);
 }
 
@@ -498,6 +559,7 @@ void net_stop(void)
         close(l->wake_fd);
         buf_free(&l->scratch);
         buf_free(&l->wbuf);
+        buf_free(&l->batch);
     }
 }
 
@@ -550,7 +612,16 @@ void net_client_list(wd_buf *out)
 
 #define STAT_FIELDS(X)                                                         \
     X(commands)                                                                \
-    X(connections) X(net_in) X(net_out) X(hits) X(misses) X(expired) X(rejected)
+    X(connections)                                                             \
+    X(net_in)                                                                  \
+    X(net_out)                                                                 \
+    X(hits)                                                                    \
+    X(misses)                                                                  \
+    X(expired)                                                                 \
+    X(rejected)                                                                \
+    X(qgets)                                                                   \
+    X(qget_partners)                                                           \
+    X(qget_found)
 
 static void stats_raw(wd_stats *out)
 {

@@ -555,8 +555,12 @@ void add_double(wd_client *c, double d)
         n = snprintf(tmp, sizeof tmp, "%s", d > 0 ? "inf" : "-inf");
     else if (isnan(d))
         n = snprintf(tmp, sizeof tmp, "nan");
-    else
-        n = snprintf(tmp, sizeof tmp, "%.17g", d);
+    else {
+        /* The shortest of %.15g and %.17g that reads back as d. */
+        n = snprintf(tmp, sizeof tmp, "%.15g", d);
+        if (strtod(tmp, NULL) != d)
+            n = snprintf(tmp, sizeof tmp, "%.17g", d);
+    }
     if (c->resp == 3) {
         add_raw(c, ",", 1);
         add_raw(c, tmp, (size_t)n);

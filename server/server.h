@@ -43,6 +43,9 @@ typedef struct wd_stats {
     _Atomic uint64_t hits, misses;
     _Atomic uint64_t expired; /* lazily expired keys */
     _Atomic uint64_t rejected;
+    _Atomic uint64_t qgets;         /* QGET calls that found their key */
+    _Atomic uint64_t qget_partners; /* partners they returned */
+    _Atomic uint64_t qget_found;    /* of those, with a live value */
 } wd_stats;
 
 #define STAT_ADD(s, field, n)                                                  \
@@ -115,6 +118,7 @@ struct wd_loop {
     wd_stats stats;
     wd_buf scratch;  /* values read (keyspace.c) */
     wd_buf wbuf;     /* the value being written (keyspace.c) */
+    wd_buf batch;    /* values of a run of pipelined GETs (t_string.c) */
     uint64_t now_ms; /* refreshed each loop iteration */
 };
 

@@ -430,46 +430,93 @@ void config_cmd(wd_client *c)
 /* The keyspace as a whole                                                   */
 /* ------------------------------------------------------------------------ */
 
-/* Keys the user sees: the engine's count, less the marker. The engine's
- * own keys (entanglement, series) would count too; warpd writes none. */
+/* Keys the user sees: keyspace_user_keys(). Series and entanglement edge
+ * lists are the engine's keys and do not count. */
 void dbsize_cmd(wd_client *c)
 {
-    warp_stats st;
-
-    if (warp_stats_get(server.db, &st) != WARP_OK) {
-        add_int(c, 0);
-        return;
-    }
-    add_int(c, st.keys > 0 ? (int64_t)st.keys - 1 : 0);
+    add_int(c, (int64_t)keyspace_user_keys());
 }
 
 typedef struct keylist {
-    wd_buf keys; /* [u32 len][bytes] ... */
+    wd_buf keys; /* [u8 kind][u32 len][bytes] ... */
     size_t n;
     bool oom;
 } keylist;
+
+/* What FLUSHDB deletes, and how. */
+#define FLUSH_KEY    'k' /* a user key: kv_delete() */
+#define FLUSH_SERIES 't' /* a series, by name: warp_ts_delete() */
+#define FLUSH_EDGES  'q' /* a key's edge list: warp_unentangle(ALL) */
+
+/* The kind of a stored key for FLUSHDB, and the bytes that name it; 0 for
+ * keys it leaves (the marker, series chunks, other engine keys). Series
+ * are found by their meta record, 0xff 0xfe 't' <name> 0x00 <8 x 0xff>,
+ * edge lists as 0xff 0xfe 'q' <key> (docs/FORMATS.md). */
+static int flush_kind(const char *k, size_t klen, const char **name,
+                      size_t *nlen)
+{
+    static const char meta_id[8] = {-1, -1, -1, -1, -1, -1, -1, -1};
+
+    *name = k;
+    *nlen = klen;
+    if (!key_reserved(k, klen))
+        return FLUSH_KEY;
+    if (klen < 3 || (uint8_t)k[0] != 0xff || (uint8_t)k[1] != 0xfe)
+        return 0;
+    *name = k + 3;
+    if (k[2] == 'q') {
+        *nlen = klen - 3;
+        return FLUSH_EDGES;
+    }
+    if (k[2] == 't' && klen >= 12 && k[klen - 9] == 0 &&
+        memcmp(k + klen - 8, meta_id, 8) == 0) {
+        *nlen = klen - 12;
+        return FLUSH_SERIES;
+    }
+    return 0;
+}
 
 static int collect_key(void *ctx, const void *key, size_t klen, const void *val,
                        size_t vlen, const warp_placement *where)
 {
     keylist *l = ctx;
-    uint32_t n = (uint32_t)klen;
+    const char *name;
+    size_t nlen;
+    int kind = flush_kind(key, klen, &name, &nlen);
+    uint32_t n = (uint32_t)nlen;
 
-    if (key_reserved(key, klen))
+    if (kind == 0)
         return 0;
-    if (!buf_reserve(&l->keys, klen + 4)) {
+    if (!buf_reserve(&l->keys, nlen + 5)) {
         l->oom = true;
         return 1;
     }
-    memcpy(l->keys.p + l->keys.len, &n, 4);
-    memcpy(l->keys.p + l->keys.len + 4, key, klen);
-    l->keys.len += klen + 4;
+    l->keys.p[l->keys.len] = (char)kind;
+    memcpy(l->keys.p + l->keys.len + 1, &n, 4);
+    memcpy(l->keys.p + l->keys.len + 5, name, nlen);
+    l->keys.len += nlen + 5;
     l->n++;
     return 0;
 }
 
-/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: delete every user key, each under its
- * stripe lock. Not atomic: a write racing the flush may survive it. */
+/* Delete one collected entry. */
+static void flush_one(wd_client *c, int kind, const char *k, uint32_t n)
+{
+    if (kind == FLUSH_SERIES) {
+        warp_ts_delete(server.db, k, n);
+    } else if (kind == FLUSH_EDGES) {
+        warp_unentangle(server.db, k, n, NULL, 0);
+    } else {
+        uint32_t s = key_stripe(k, n);
+        stripe_lock(s);
+        kv_delete(c, k, n);
+        stripe_unlock(s);
+    }
+}
+
+/* FLUSHDB / FLUSHALL [ASYNC|SYNC]: delete every user key (each under its
+ * stripe lock), every series and every stored entanglement edge. Not
+ * atomic: a write racing the flush may survive it. */
 void flushdb_cmd(wd_client *c)
 {
     keylist l = {0};
@@ -488,13 +535,9 @@ void flushdb_cmd(wd_client *c)
     }
     for (size_t i = 0; i < l.n; i++) {
         uint32_t n;
-        memcpy(&n, l.keys.p + off, 4);
-        const char *k = l.keys.p + off + 4;
-        uint32_t s = key_stripe(k, n);
-        stripe_lock(s);
-        kv_delete(c, k, n);
-        stripe_unlock(s);
-        off += 4 + n;
+        memcpy(&n, l.keys.p + off + 1, 4);
+        flush_one(c, l.keys.p[off], l.keys.p + off + 5, n);
+        off += 5 + n;
     }
     buf_free(&l.keys);
     add_ok(c);

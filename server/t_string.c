@@ -11,6 +11,7 @@
 #include "keyspace.h"
 #include "resp.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -365,6 +366,79 @@ void mget_cmd(wd_client *c)
         warp_free(big);
     }
     free(items);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Runs of pipelined GETs (net.c)                                            */
+/* ------------------------------------------------------------------------ */
+
+bool getrun_fits(const wd_client *c)
+{
+    return c->argc == 2 && c->parser.reqtype == 1 && c->authenticated &&
+           c->argvlen[0] == 3 && (c->argv[0][0] | 0x20) == 'g' &&
+           (c->argv[0][1] | 0x20) == 'e' && (c->argv[0][2] | 0x20) == 't' &&
+           !key_reserved(c->argv[1], c->argvlen[1]);
+}
+
+void getrun_add(wd_client *c, wd_getrun *r)
+{
+    assert(r->n < GETRUN_MAX);
+    r->key[r->n] = c->argv[1];
+    r->klen[r->n] = c->argvlen[1];
+    r->n++;
+}
+
+/* GET of one key of a run whose batched read did not settle it (a value
+ * larger than its slot, expired, or not a warpd value): get_cmd's path. */
+static void getrun_slow(wd_client *c, const char *k, size_t klen)
+{
+    wd_value v;
+    int rc = kv_lookup(c, k, klen, &v);
+
+    hit(c, rc == WARP_OK);
+    if (rc == WARP_OK)
+        add_value(c, &v);
+    else if (rc == WARP_NOTFOUND)
+        add_null(c);
+    else
+        add_engine_error(c, rc);
+}
+
+void getrun_flush(wd_client *c, wd_getrun *r)
+{
+    wd_buf *rb = &c->loop->batch;
+    warp_get_item items[GETRUN_MAX];
+    uint64_t now = wd_now_ms();
+    int n = r->n;
+
+    r->n = 0;
+    if (n == 0)
+        return;
+    if (!buf_reserve(rb, (size_t)n * GETRUN_SLOT)) {
+        for (int i = 0; i < n; i++)
+            getrun_slow(c, r->key[i], r->klen[i]);
+        return;
+    }
+    for (int i = 0; i < n; i++)
+        items[i] = (warp_get_item){.key = r->key[i],
+                                   .klen = r->klen[i],
+                                   .buf = rb->p + (size_t)i * GETRUN_SLOT,
+                                   .cap = GETRUN_SLOT};
+    warp_get_batch(server.db, items, (size_t)n);
+    for (int i = 0; i < n; i++) {
+        wd_value v;
+        if (items[i].rc == WARP_NOTFOUND) {
+            hit(c, false);
+            add_null(c);
+        } else if (items[i].rc == WARP_OK &&
+                   value_decode(items[i].buf, items[i].vlen, &v) == 0 &&
+                   !(v.expire && (uint64_t)v.expire <= now)) {
+            hit(c, true);
+            add_value(c, &v);
+        } else {
+            getrun_slow(c, r->key[i], r->klen[i]);
+        }
+    }
 }
 
 void mset_cmd(wd_client *c)

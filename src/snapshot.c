@@ -340,12 +340,12 @@ static uint64_t next_tag(loader *l, uint64_t from)
 /* Make room for `len` bytes in the loader's buffer. */
 static int loader_room(loader *l, size_t len)
 {
-    if (len > l->cap) {
-        unsigned char *nb = realloc(l->buf, len);
+    if (len > l->cap || !l->buf) { /* never NULL: p + 0 on NULL is UB */
+        unsigned char *nb = realloc(l->buf, len ? len : 1);
         if (!nb)
             return WARP_ENOMEM;
         l->buf = nb;
-        l->cap = len;
+        l->cap = len ? len : 1;
     }
     return WARP_OK;
 }

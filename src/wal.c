@@ -51,6 +51,10 @@
  *   stored last, after the checksum.
  *
  * RECOVERY
+ *   A last segment that is empty or all zeros was created but never
+ *   written (a crash between creating it and writing its header): it is
+ *   deleted first, the segment before it becomes the last, and its number
+ *   is used again, so that segment numbers stay consecutive.
  *   For each segment from the snapshot's starting segment on, in order:
  *   check the header, then read records while each is whole: length in
  *   range, checksum right, sequence number the one expected. At the first
@@ -832,6 +836,27 @@ static bool segment_has_records(const char *dir, uint32_t shard, uint64_t seg)
     return ok;
 }
 
+/* Whether segment `seg` was created but never written: empty or all
+ * zeros (a crash between its creation and its header). */
+static bool segment_unwritten(const char *dir, uint32_t shard, uint64_t seg)
+{
+    char path[4096];
+    int fd;
+    unsigned char *m;
+    uint64_t size;
+    bool unwritten;
+
+    wal_path(path, sizeof(path), dir, shard, seg);
+    if (map_file(path, &fd, &m, &size))
+        return false;
+    if (fd < 0)
+        return true;
+    unwritten = all_zero(m, size);
+    munmap(m, size);
+    io->close(fd);
+    return unwritten;
+}
+
 /* Replay segments segs[0..n) in order and leave the last one open for
  * appending. */
 static int recover_segments(wal *w, const uint64_t *segs, size_t n,
@@ -970,10 +995,19 @@ int wal_recover(wal *w, const char *dir, uint32_t shard, uint64_t seg_size,
         free(segs);
         return WARP_ECORRUPT;
     }
+    /* A last segment created but never written is dropped before the
+     * replay, so the one before it stays current (its torn tail cut) and
+     * the number is used again: skipping it would leave a gap that the
+     * next open refuses as a missing segment. */
+    if (n > first + 1 && segment_unwritten(dir, shard, segs[n - 1])) {
+        wal_path(path, sizeof(path), dir, shard, segs[n - 1]);
+        io->unlink(path);
+        n--;
+    }
     rc = recover_segments(w, segs + first, n - first, salvage, false, apply,
                           ctx, st);
     if (rc == WARP_OK && w->fd < 0 && n > first)
-        w->seg = segs[n - 1] + 1; /* the last was dropped: never reuse it */
+        w->seg = segs[n - 1]; /* the only one was dropped: use it again */
     free(segs);
     return rc;
 }

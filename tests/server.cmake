@@ -13,6 +13,11 @@
 #   server-ttl          expiry options, lazy and active expiry
 #   server-persistence  restarts keep values and TTLs; SHUTDOWN; adoption
 #   server-crash        kill -9 with fsync always loses no acknowledged write
+#   server-entangle     QGET, ENTANGLE, UNENTANGLE against rules and a model
+#                       of random edges; restart; FLUSHDB; RESP3
+#   server-series       TS.* against a naive computation on random samples;
+#                       RETENTION, errors, restart, redis-py's ts() client
+#   server-info         INFO's physics, entropy, entanglement, tiers sections
 #   server-smoke        many clients on four loops at once; also labelled
 #                       `concurrency`, so it runs under ThreadSanitizer
 # Needs Debian's python3 with python3-redis, and redis-tools (scripts/deps.sh
@@ -26,7 +31,8 @@ if(NOT WARPD_PYTHON OR NOT TARGET warp_cli)
     return()
 endif()
 
-foreach(group commands resp limits auth ttl persistence crash smoke)
+foreach(group commands resp limits auth ttl persistence crash smoke
+              entangle series info)
     add_test(NAME server-${group}
              COMMAND ${WARPD_PYTHON} ${CMAKE_CURRENT_LIST_DIR}/test-server.py
                      $<TARGET_FILE:warpd> $<TARGET_FILE:warp_cli> ${group})

@@ -4,7 +4,8 @@
 usage: test-server.py WARPD WARP GROUP...
 
   WARPD  the warpd binary;  WARP  the warp CLI (to build a plain store)
-  GROUP  commands, resp, limits, auth, ttl, persistence, crash, smoke
+  GROUP  commands, resp, limits, auth, ttl, persistence, crash, smoke,
+         entangle, series, info
 
 Each group starts its own warpd on a free loopback port (--port 0; the
 port is read from the "listening on" log line), in its own temporary data
@@ -15,6 +16,7 @@ named after the behaviour it pins. Run with Debian's /usr/bin/python3,
 where python3-redis lives.
 """
 import os
+import random
 import re
 import shutil
 import signal
@@ -369,6 +371,66 @@ def group_resp():
         want = b"".join(b":%d\r\n" % i for i in range(1, n + 1))
         got = recv_until(s, lambda d: len(d) >= len(want))
         check(got == want, f"pipelined replies ({len(got)} bytes)")
+        s.close()
+
+        begin("pipelined GETs, answered in runs, match a model")
+        # Runs of GETs are looked up together (GETRUN_MAX at a time); mix
+        # them with writes, misses, values larger than a run's slot,
+        # expired keys, reserved keys and inline GETs.
+        rnd = random.Random(11)
+        s = srv.sock()
+        model = {}
+        for i in range(40):
+            k = f"run:{i}"
+            model[k] = (b"x" * rnd.choice([0, 10, 255, 256, 300, 5000])
+                        + str(i).encode())
+            s.sendall(resp("SET", k, model[k]))
+        s.sendall(resp("SET", "run:gone", "v", "PX", "1"))
+        want = b"+OK\r\n" * 41
+        recv_until(s, lambda d: len(d) >= len(want))
+        time.sleep(0.05)
+        req, want = [], []
+        for _ in range(3000):
+            k = rnd.choice(list(model) + ["run:none", "run:gone"])
+            roll = rnd.random()
+            if roll < 0.75:
+                req.append(resp("GET", k))
+                v = model.get(k)
+                want.append(b"$-1\r\n" if v is None else
+                            b"$%d\r\n%s\r\n" % (len(v), v))
+            elif roll < 0.85 and k in model:
+                model[k] = str(rnd.randrange(10**6)).encode()
+                req.append(resp("SET", k, model[k]))
+                want.append(b"+OK\r\n")
+            elif roll < 0.9:
+                req.append(b"GET %s\r\n" % k.encode())  # inline
+                v = model.get(k)
+                want.append(b"$-1\r\n" if v is None else
+                            b"$%d\r\n%s\r\n" % (len(v), v))
+            elif roll < 0.95:
+                req.append(resp("GET", b"\xff\xfeq"))
+                want.append(b"-ERR keys beginning with")
+            else:
+                req.append(resp("PING"))
+                want.append(b"+PONG\r\n")
+        req.append(resp("ECHO", "end-of-run-test"))
+        want.append(b"$15\r\nend-of-run-test\r\n")
+        s.sendall(b"".join(req))
+        got = recv_until(s, lambda d: d.endswith(want[-1]))
+        pos, ok = 0, True
+        for w in want:
+            if w.startswith(b"-"):
+                end = got.find(b"\r\n", pos) + 2
+                ok = ok and got[pos:end].startswith(w)
+                pos = end
+            else:
+                ok = ok and got[pos:pos + len(w)] == w
+                pos += len(w)
+            if not ok:
+                check(False, f"reply at byte {pos}: {got[pos:pos + 60]!r} "
+                      f"wanted {w[:60]!r}")
+                break
+        check(ok and pos == len(got), "every reply, in order")
         s.close()
 
         begin("RESP3 after HELLO 3")
@@ -727,6 +789,14 @@ def group_persistence():
         begin("SIGTERM also keeps everything")
         check(srv.client().get("after") == b"1", "written before SIGTERM")
 
+    with Server() as srv:
+        begin("a second warpd on a port in use fails, as redis-server does")
+        p = subprocess.run([WARPD, "--port", str(srv.port), "--dir",
+                            ":memory:"], capture_output=True, timeout=60)
+        check(p.returncode == 1 and b"Address already in use" in p.stderr,
+              f"refused ({p.returncode}, {p.stderr[-200:]!r})")
+        check(srv.client().ping(), "the first one still serves")
+
     begin("a store written without warpd is refused, or adopted")
     plain = os.path.join(TMP, "plain")
     os.mkdir(plain)
@@ -788,6 +858,418 @@ def group_crash():
 
 
 # --------------------------------------------------------------------------
+# entangle: QGET, ENTANGLE, UNENTANGLE, INFO entanglement
+# --------------------------------------------------------------------------
+
+def qget(r, key, *opts):
+    """QGET through redis-py: (value, {partner: (value, strength)}, order)."""
+    rep = r.execute_command("QGET", key, *opts)
+    if rep is None:
+        return None, {}, []
+    value, partners = rep
+    got = {p[0]: (p[1], float(p[2])) for p in partners}
+    return value, got, [p[0] for p in partners]
+
+
+def info_fields(r, section):
+    """INFO section as a dict (redis-py parses the numbers)."""
+    return r.info(section)
+
+
+def raw_client(srv):
+    """A redis-py client that parses no reply (execute_command gives the
+    RESP reply as it is, even for commands redis-py knows, like TS.INFO)."""
+    r = srv.client()
+    r.response_callbacks.clear()
+    return r
+
+
+def group_entangle():
+    data = tempfile.mkdtemp(dir=TMP, prefix="entangle.")
+    rnd = random.Random(6)
+    with Server(dir=data) as srv:
+        r = srv.client()
+        begin("QGET follows the default rules with real partner values")
+        r.mset({"user:7": "alice", "profile:7": "p7", "settings:7": "s7"})
+        v, got, _ = qget(r, "user:7")
+        check(v == b"alice", f"primary value {v!r}")
+        check(got == {b"profile:7": (b"p7", 0.8), b"settings:7": (b"s7", 0.8),
+                      b"sessions:7": (None, 0.8)},
+              f"rule partners with their values {got!r}")
+        v, got, _ = qget(r, "profile:7")
+        check(v == b"p7" and got == {b"user:7": (b"alice", 0.8)},
+              f"a rule target's partner is its source {got!r}")
+        check(qget(r, "user:nope")[0] is None and
+              r.execute_command("QGET", "user:nope") is None,
+              "QGET of a missing key is nil")
+
+        begin("QGET decodes partner values like GET and hides expired ones")
+        r.set("sessions:7", "live", ex=100)
+        r.set("settings:7", "soon", px=60)
+        time.sleep(0.15)
+        _, got, _ = qget(r, "user:7")
+        check(got[b"sessions:7"][0] == b"live" == r.get("sessions:7"),
+              f"a partner with a TTL reads as GET does {got!r}")
+        check(got[b"settings:7"][0] is None and r.get("settings:7") is None,
+              "an expired partner has a nil value")
+        r.set("user:8", "gone", px=50)
+        time.sleep(0.1)
+        check(r.execute_command("QGET", "user:8") is None,
+              "an expired primary is nil")
+
+        begin("ENTANGLE: explicit edges, strongest first, MAX, MINSTRENGTH")
+        keys0 = r.dbsize()
+        before = info_fields(r, "entanglement")
+        r.mset({"a": "va", "b": "vb", "c": "vc"})
+        id1 = r.execute_command("ENTANGLE", "a", "b", "c", "STRENGTH", "2.5")
+        id2 = r.execute_command("ENTANGLE", "a", "c", "b", "STRENGTH", "2.5")
+        check(re.fullmatch(rb"[0-9a-f]{16}", id1) is not None,
+              f"the id is 16 hex digits {id1!r}")
+        check(id1 == id2, "the same partners in any order give the same id")
+        check(r.execute_command("ENTANGLE", "a", "b") != id1,
+              "another partner set gives another id")
+        v, got, _ = qget(r, "a")
+        check(v == b"va" and got == {b"b": (b"vb", 1.0), b"c": (b"vc", 2.5)},
+              f"explicit partners, re-entangling sets the strength {got!r}")
+        _, got, _ = qget(r, "b")
+        check(got == {b"a": (b"va", 1.0)}, f"edges are symmetric {got!r}")
+        r.execute_command("ENTANGLE", "user:7", "extra", "STRENGTH", 5)
+        r.set("extra", "e")
+        _, got, order = qget(r, "user:7")
+        check(order[0] == b"extra" and got[b"extra"] == (b"e", 5.0) and
+              len(got) == 4, f"explicit and rule partners merged {order!r}")
+        _, got, _ = qget(r, "user:7", "MAX", 1)
+        check(list(got) == [b"extra"], f"MAX 1 {got!r}")
+        _, got, _ = qget(r, "user:7", "MINSTRENGTH", 1)
+        check(list(got) == [b"extra"], f"MINSTRENGTH 1 {got!r}")
+        _, got, _ = qget(r, "user:7", "MAX", 0)
+        check(got == {}, "MAX 0 gives no partner")
+        after = info_fields(r, "entanglement")
+        check(after["entangled_edges"] - before["entangled_edges"] == 6,
+              f"INFO entanglement counts the edges set "
+              f"({before['entangled_edges']} -> {after['entangled_edges']})")
+        check(r.dbsize() == keys0 + 4,
+              f"DBSIZE counts the 4 new keys, not the edge lists "
+              f"({keys0} -> {r.dbsize()})")
+
+        begin("QGET and ENTANGLE reject bad arguments")
+        for cmd in (("QGET", "a", "MAX", -1), ("QGET", "a", "MAX", 5000),
+                    ("QGET", "a", "MINSTRENGTH", "x"), ("QGET", "a", "MAX"),
+                    ("QGET", "a", "FOO", 1),
+                    ("ENTANGLE", "a", "b", "STRENGTH", 0),
+                    ("ENTANGLE", "a", "b", "STRENGTH", 11),
+                    ("ENTANGLE", "a", "a"), ("ENTANGLE", "a", b"\xff\xfeq")):
+            try:
+                r.execute_command(*cmd)
+                check(False, f"{cmd} is an error")
+            except redis.ResponseError:
+                pass
+
+        begin("UNENTANGLE removes stored edges, not rule edges")
+        before = info_fields(r, "entanglement")
+        check(r.execute_command("UNENTANGLE", "a", "b") == 1, "UNENTANGLE a b")
+        check(r.execute_command("UNENTANGLE", "a", "b") == 0,
+              "nothing left to remove is 0")
+        _, got, _ = qget(r, "a")
+        check(list(got) == [b"c"], f"only c is left {got!r}")
+        check(r.execute_command("UNENTANGLE", "user:7", "ALL") == 1, "ALL")
+        _, got, _ = qget(r, "user:7")
+        check(b"extra" not in got and len(got) == 3,
+              f"rule partners stay {got!r}")
+        after = info_fields(r, "entanglement")
+        check(after["unentangled_edges"] > before["unentangled_edges"],
+              "INFO entanglement counts removed edges")
+        n = after["qget_calls"]
+        for _ in range(5):
+            qget(r, "user:7")
+        check(info_fields(r, "entanglement")["qget_calls"] == n + 5,
+              "qget_calls counts QGETs")
+
+        begin("QGET matches a model of random explicit edges")
+        names = [f"n{i}" for i in range(12)]
+        model = {k: {} for k in names}
+        for k in names:
+            if rnd.random() < 0.8:
+                r.set(k, f"val-{k}")
+        for _ in range(40):
+            p = rnd.choice(names)
+            parts = rnd.sample([k for k in names if k != p], rnd.randint(1, 3))
+            st = rnd.choice([0.5, 1.0, 2.0, 3.5, 7.25])
+            if rnd.random() < 0.2:
+                r.execute_command("UNENTANGLE", p, *parts)
+                for q in parts:
+                    model[p].pop(q, None)
+                    model[q].pop(p, None)
+                continue
+            r.execute_command("ENTANGLE", p, *parts, "STRENGTH", st)
+            for q in parts:
+                model[p][q] = model[q][p] = st
+        bad = 0
+        for k in names:
+            _, got, order = qget(r, k, "MAX", 20, "MINSTRENGTH", 0)
+            want = {q.encode(): (r.get(q), s) for q, s in model[k].items()}
+            strengths = [got[q][1] for q in order]
+            if (r.get(k) is not None and got != want) or \
+                    strengths != sorted(strengths, reverse=True):
+                bad += 1
+                check(False, f"{k}: {got!r} != {want!r}")
+        check(bad == 0, "every key's partners match the model")
+
+        begin("RESP3 QGET: strengths are doubles")
+        s = srv.sock()
+        s.sendall(resp("HELLO", "3"))
+        recv_until(s, lambda d: b"modules" in d and d.endswith(b"*0\r\n"))
+        s.sendall(resp("QGET", "profile:7"))
+        want = b"*2\r\n$2\r\np7\r\n*1\r\n*3\r\n$6\r\nuser:7\r\n$5\r\nalice\r\n,0.8\r\n"
+        got = recv_until(s, lambda d: len(d) >= len(want))
+        check(got == want, f"RESP3 QGET {got!r}")
+        s.sendall(resp("QGET", "nope"))
+        check(recv_until(s, lambda d: d.endswith(b"\r\n")) == b"_\r\n",
+              "RESP3 nil QGET")
+        s.close()
+        saved = {k: qget(r, k, "MAX", 20, "MINSTRENGTH", 0)[1] for k in names}
+    with Server(dir=data) as srv:
+        begin("entanglements survive a restart")
+        r = srv.client()
+        same = all(qget(r, k, "MAX", 20, "MINSTRENGTH", 0)[1] == saved[k]
+                   for k in names)
+        check(same, "every key's partners are back")
+        _, got, _ = qget(r, "a")
+        check(list(got) == [b"c"], f"a <-> c is back {got!r}")
+        begin("FLUSHDB removes stored edges too")
+        r.flushdb()
+        check(r.dbsize() == 0, "no key left")
+        r.set("a", "1")
+        r.set("user:7", "2")
+        check(qget(r, "a")[1] == {}, "no explicit edge left")
+        check(len(qget(r, "user:7")[1]) == 3, "rule edges are configuration")
+
+
+# --------------------------------------------------------------------------
+# series: TS.CREATE, TS.ADD, TS.GET, TS.RANGE, TS.INFO
+# --------------------------------------------------------------------------
+
+def naive_range(model, lo, hi, agg=None, bucket=0, count=None):
+    """The expected TS.RANGE answer, computed sample by sample."""
+    pts = sorted((t, v) for t, v in model.items() if lo <= t <= hi)
+    if agg is None:
+        out = pts
+    else:
+        groups = {}
+        for t, v in pts:
+            groups.setdefault(t // bucket * bucket, []).append(v)
+        fn = {"avg": lambda xs: sum(xs) / len(xs), "sum": sum, "min": min,
+              "max": max, "count": len}[agg]
+        out = [(b, float(fn(xs))) for b, xs in sorted(groups.items())]
+    return out[:count] if count else out
+
+
+def same_samples(got, want):
+    if len(got) != len(want):
+        return False
+    for (t1, v1), (t2, v2) in zip(got, want):
+        if t1 != t2 or abs(v1 - v2) > 1e-9 * max(1.0, abs(v2)):
+            return False
+    return True
+
+
+def ts_range(r, key, lo, hi, *opts):
+    rep = r.execute_command("TS.RANGE", key, lo, hi, *opts)
+    return [(int(t), float(v)) for t, v in rep]
+
+
+def group_series():
+    data = tempfile.mkdtemp(dir=TMP, prefix="series.")
+    rnd = random.Random(7)
+    with Server(dir=data) as srv:
+        r = raw_client(srv)
+        begin("TS.ADD and TS.GET follow a model of random samples")
+        model = {}
+        pipe = r.pipeline(transaction=False)
+        for _ in range(3000):
+            t = rnd.randrange(0, 100000)
+            v = round(rnd.uniform(-1000, 1000), 3)
+            model[t] = v  # a repeated timestamp replaces the sample
+            pipe.execute_command("TS.ADD", "temp", t, v)
+        replies = pipe.execute()
+        check(all(isinstance(x, int) for x in replies),
+              "TS.ADD replies the timestamp")
+        last = max(model)
+        t, v = r.execute_command("TS.GET", "temp")
+        check((int(t), float(v)) == (last, model[last]),
+              f"TS.GET is the newest sample ({t}, {v})")
+
+        begin("TS.RANGE matches a naive computation")
+        check(same_samples(ts_range(r, "temp", "-", "+"),
+                           naive_range(model, 0, 10**9)),
+              "the whole series, over several pages")
+        ok = True
+        for _ in range(30):
+            lo = rnd.randrange(-10, 100000)
+            hi = lo + rnd.randrange(0, 40000)
+            cnt = rnd.choice([None, 1, 7, 1500])
+            opts = ("COUNT", cnt) if cnt else ()
+            if not same_samples(ts_range(r, "temp", lo, hi, *opts),
+                                naive_range(model, lo, hi, count=cnt)):
+                ok = False
+                check(False, f"TS.RANGE temp {lo} {hi} {opts}")
+        check(ok, "random windows with and without COUNT")
+        for agg in ("avg", "sum", "min", "max", "count"):
+            for bucket in (7, 1000, 25000):
+                lo = rnd.choice(["-", rnd.randrange(0, 50000)])
+                hi = rnd.choice(["+", rnd.randrange(50000, 100000)])
+                nlo = 0 if lo == "-" else lo
+                nhi = 10**9 if hi == "+" else hi
+                cnt = rnd.choice([None, 3])
+                opts = ("COUNT", cnt) if cnt else ()
+                got = ts_range(r, "temp", lo, hi, *opts, "AGGREGATION",
+                               agg.upper() if bucket == 7 else agg, bucket)
+                want = naive_range(model, nlo, nhi, agg, bucket, cnt)
+                check(same_samples(got, want),
+                      f"AGGREGATION {agg} {bucket} from {lo} to {hi} "
+                      f"{opts}: {got[:3]} vs {want[:3]}")
+
+        begin("TS.INFO counts the samples")
+        info = r.execute_command("TS.INFO", "temp")
+        info = dict(zip(info[::2], info[1::2]))
+        check(info[b"totalSamples"] == len(model) and
+              info[b"firstTimestamp"] == min(model) and
+              info[b"lastTimestamp"] == last and
+              info[b"retentionTime"] == 0 and info[b"chunkCount"] > 0,
+              f"TS.INFO {info!r}")
+
+        begin("redis-py's TimeSeries client works")
+        ts = srv.client().ts()
+        check(ts.add("py", 10, 1.5) == 10 and ts.add("py", 20, 2.5) == 20,
+              "ts().add")
+        check(ts.get("py") == (20, 2.5), "ts().get")
+        check(ts.range("py", 0, 100, aggregation_type="sum",
+                       bucket_size_msec=100) == [(0, 4.0)],
+              "ts().range with aggregation")
+        check(ts.info("py").total_samples == 2, "ts().info")
+        now = int(time.time() * 1000)
+        got = r.execute_command("TS.ADD", "now", "*", 1)
+        check(abs(got - now) < 5000, f"TS.ADD * uses the clock ({got})")
+
+        begin("RETENTION keeps a window behind the newest sample")
+        check(r.execute_command("TS.CREATE", "ret", "RETENTION", 100) == b"OK",
+              "TS.CREATE")
+        check(r.execute_command("TS.GET", "ret") == [],
+              "an empty series has no sample")
+        r.execute_command("TS.ADD", "ret", 1000, 1)
+        r.execute_command("TS.ADD", "ret", 950, 2)
+        r.execute_command("TS.ADD", "ret", 1150, 3)
+        check(ts_range(r, "ret", "-", "+") == [(1150, 3.0)],
+              "samples older than newest - retention are dropped")
+        r.execute_command("TS.ADD", "ret2", 500, 1, "RETENTION", 10)
+        info = r.execute_command("TS.INFO", "ret2")
+        check(dict(zip(info[::2], info[1::2]))[b"retentionTime"] == 10,
+              "TS.ADD RETENTION sets it on the new series")
+
+        begin("TS errors follow RedisTimeSeries")
+        r.set("str", "x")
+
+        def err(*cmd):
+            try:
+                r.execute_command(*cmd)
+            except redis.ResponseError as e:
+                return str(e)
+            return ""
+        check(err("TS.GET", "nope").startswith("TSDB: the key does not"),
+              "missing series")
+        check(err("TS.RANGE", "nope", "-", "+").startswith("TSDB: the key"),
+              "missing series in TS.RANGE")
+        check(err("TS.ADD", "str", 1, 1).startswith("WRONGTYPE") and
+              err("TS.GET", "str").startswith("WRONGTYPE") and
+              err("TS.RANGE", "str", "-", "+").startswith("WRONGTYPE"),
+              "a string key is the wrong type")
+        check(err("TS.CREATE", "ret").startswith("TSDB: key already exists"),
+              "TS.CREATE of an existing series")
+        check("TSDB" in err("TS.ADD", "temp", -1, 1) and
+              "TSDB" in err("TS.ADD", "temp", "x", 1) and
+              "TSDB" in err("TS.ADD", "temp", 1, "abc") and
+              "TSDB" in err("TS.ADD", "ret", 10, 1) and
+              "TSDB" in err("TS.RANGE", "temp", "-", "+", "AGGREGATION",
+                            "median", 10) and
+              "TSDB" in err("TS.RANGE", "temp", "-", "+", "AGGREGATION",
+                            "avg", 0) and
+              "TSDB" in err("TS.RANGE", "temp", "x", "+") and
+              "TSDB" in err("TS.RANGE", "temp", "-", "+", "COUNT", 0),
+              "bad timestamps, values, aggregations and counts")
+        check(r.dbsize() == 1, f"DBSIZE counts strings, not series "
+              f"({r.dbsize()})")
+
+        begin("RESP3 TS.GET: the value is a double")
+        s = srv.sock()
+        s.sendall(resp("HELLO", "3"))
+        recv_until(s, lambda d: b"modules" in d and d.endswith(b"*0\r\n"))
+        s.sendall(resp("TS.GET", "py"))
+        want = b"*2\r\n:20\r\n,2.5\r\n"
+        got = recv_until(s, lambda d: len(d) >= len(want))
+        check(got == want, f"RESP3 TS.GET {got!r}")
+        s.close()
+    with Server(dir=data) as srv:
+        begin("series and their retention survive a restart")
+        r = raw_client(srv)
+        check(same_samples(ts_range(r, "temp", "-", "+"),
+                           naive_range(model, 0, 10**9)),
+              "every sample is back")
+        check(ts_range(r, "ret", "-", "+") == [(1150, 3.0)], "ret is back")
+        r.execute_command("TS.ADD", "ret", 1100, 9)
+        try:
+            r.execute_command("TS.ADD", "ret", 1000, 9)
+            check(False, "an add behind the retention window is an error")
+        except redis.ResponseError as e:
+            check("older than retention" in str(e), f"{e}")
+        check(ts_range(r, "ret", "-", "+") == [(1100, 9.0), (1150, 3.0)],
+              "and its retention still applies")
+        begin("FLUSHDB removes series too")
+        r.flushdb()
+        try:
+            r.execute_command("TS.GET", "temp")
+            check(False, "TS.GET after FLUSHDB is an error")
+        except redis.ResponseError as e:
+            check("does not exist" in str(e), f"{e}")
+
+
+def group_info():
+    with Server() as srv:
+        r = srv.client()
+        begin("INFO has the physics, entropy, entanglement, tiers sections")
+        lines = [ln.strip() for ln in srv.cli("INFO").splitlines()]
+        for sec in ("Physics", "Entropy", "Entanglement", "Tiers"):
+            check(f"# {sec}" in lines, f"INFO has # {sec}")
+        t0 = info_fields(r, "tiers")
+        r.mset({f"tier:{i}": "x" * 100 for i in range(500)})
+        t1 = info_fields(r, "tiers")
+        check(t1["event_horizon_items"] - t0["event_horizon_items"] == 500,
+              f"event_horizon_items grows by the keys written "
+              f"({t0['event_horizon_items']} -> {t1['event_horizon_items']})")
+        check(t1["event_horizon_value_bytes"] -
+              t0["event_horizon_value_bytes"] == 500 * 101,
+              "event_horizon_value_bytes grows by the bytes written "
+              "(each value has warpd's 1-byte header)")
+        check(t1["tier_used_bytes"] > t0["tier_used_bytes"],
+              "tier_used_bytes grows")
+        p0 = info_fields(r, "physics")
+        check(p0["physics_mode"] == "adaptive", "physics_mode")
+        r.execute_command("WARP.PHYSICS", "full")
+        for i in range(200):
+            r.get(f"tier:{i}")
+        time.sleep(1.5 * float(SLOW))
+        p1 = info_fields(r, "physics")
+        check(p1["observed_gets"] >= p0["observed_gets"] + 100,
+              f"observed_gets counts gets in full mode "
+              f"({p0['observed_gets']} -> {p1['observed_gets']})")
+        e = info_fields(r, "entropy")
+        check(0 <= e["entropy_items_norm"] <= 1, "entropy_items_norm in [0,1]")
+        check(info_fields(r, "all").keys() >= {"entangled_edges",
+                                                "event_horizon_items",
+                                                "entropy_ops", "facts"},
+              "INFO all has every section")
+
+
+# --------------------------------------------------------------------------
 # smoke: many clients on several loops at once (also run under TSan)
 # --------------------------------------------------------------------------
 
@@ -807,6 +1289,13 @@ def group_smoke():
                     r.mset({f"m{i % 7}": t, f"m{(i + 1) % 7}": t})
                     r.mget([f"m{j}" for j in range(7)])
                     r.append(f"ap{t % 2}", "x")
+                    r.execute_command("TS.ADD", f"ts{t % 2}", t * n_iter + i,
+                                      i)
+                    r.execute_command("QGET", f"user:{i % 5}")
+                    if i % 25 == 0:
+                        r.set(f"user:{i % 5}", t)
+                        r.execute_command("ENTANGLE", f"user:{i % 5}",
+                                          f"k{t}:{i % 20}")
                     if i % 50 == 0:
                         r.client_list()
                         r.info()
@@ -828,12 +1317,16 @@ def group_smoke():
         check(int(r.get("counter")) == n_threads * n_iter, "INCR is atomic")
         check(r.strlen("ap0") + r.strlen("ap1") == n_threads * n_iter,
               "APPEND is atomic")
+        n_ts = sum(len(r.execute_command("TS.RANGE", f"ts{k}", "-", "+"))
+                   for k in (0, 1))
+        check(n_ts == n_threads * n_iter, f"every TS.ADD is kept ({n_ts})")
 
 
 GROUPS = {
     "commands": group_commands, "resp": group_resp, "limits": group_limits,
     "auth": group_auth, "ttl": group_ttl, "persistence": group_persistence,
-    "crash": group_crash, "smoke": group_smoke,
+    "crash": group_crash, "smoke": group_smoke, "entangle": group_entangle,
+    "series": group_series, "info": group_info,
 }
 
 
