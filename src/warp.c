@@ -912,6 +912,11 @@ static int batch_apply(warp_db *db, wop *v, size_t n)
     uint64_t commit;
     int rc = WARP_OK;
 
+    /* the items the writes replace, whose keys wop_apply() compares: they
+     * load while the records are logged */
+    for (size_t k = 0; k < n; k++)
+        if (v[k].op == WAL_OP_PUT)
+            table_prefetch_item(&db->slots[v[k].slot], v[k].h);
     for (size_t k = 0; k < n; k++) /* reserved: cannot fail */
         (void)wop_log(db, &db->shards[v[k].shard], &v[k]);
     if (!durable_writes(db)) {
@@ -960,6 +965,9 @@ int warp_put_batch(warp_db *db, warp_put_item *items, size_t n, size_t *failed)
         wop_init(db, &v[i], WAL_OP_PUT, items[i].key, items[i].klen,
                  items[i].val, items[i].vlen, items[i].opts);
         v[i].idx = i;
+        /* each table's header and entry line: the misses of the batch
+         * overlap each other and the locking */
+        table_prefetch_write(&db->slots[v[i].slot], v[i].h);
     }
     batch_lock(db, v, n);
     rc = batch_reserve(db, v, n);
