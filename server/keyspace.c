@@ -60,10 +60,18 @@ static _Atomic uint64_t ttl_keys;
 static _Atomic bool engine_keys; /* keyspace_note_engine_keys() */
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
 
+/* Adaptive: a lock is held for one command's engine calls, a few
+ * microseconds, so a loop that finds it taken spins a little before it
+ * sleeps, rather than paying a futex wait and wake-up. */
 static void stripes_init(void)
 {
+    pthread_mutexattr_t attr;
+
+    pthread_mutexattr_init(&attr);
+    (void)pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
     for (int i = 0; i < WD_LOCKS; i++)
-        pthread_mutex_init(&locks[i], NULL);
+        pthread_mutex_init(&locks[i], &attr);
+    pthread_mutexattr_destroy(&attr);
 }
 
 /* ------------------------------------------------------------------------ */
