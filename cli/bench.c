@@ -69,6 +69,7 @@
 
 #include "benchdir.h"
 #include "common.h"
+#include "compare.h"
 #include "hist.h"
 #include "keygen.h"
 #include "qget.h"
@@ -135,7 +136,11 @@ static const char usage_format[] =
     "                    warp_quantum_get of a key with 3 partners against\n"
     "                    4 warp_get (`warp bench --workload qget --help`);\n"
     "                    or tiers: photon_sphere gets and the memory of a\n"
-    "                    cold dataset (`warp bench --workload tiers --help`)\n"
+    "                    cold dataset (`warp bench --workload tiers --help`);\n"
+    "                    or complex (large): the seed's large-dataset\n"
+    "                    workload; with --engine warp,lmdb,rocksdb the\n"
+    "                    seed's simple, mixed and complex against the peers\n"
+    "                    (`warp bench --engine warp --help`)\n"
     "                      simple  warp_get of random keys\n"
     "                      batch   warp_get_batch of %d random keys; ops\n"
     "                              are keys, latency is per call\n"
@@ -188,7 +193,9 @@ static const char usage_format[] =
     "                    \"zipf_s\",\"layout\",\"ops\",\"seconds\",\n"
     "                    "
     "\"ops_per_sec\",\"vs_off\",\"physics_cpu\",\"p50_us\",\n"
-    "                    \"p99_us\",\"p999_us\",\"bytes_per_key\"},...],\n"
+    "                    "
+    "\"p99_us\",\"p999_us\",\"bytes_per_key\",\"dataset\"},\n"
+    "                    ...],\n"
     "                    \"summary\":[{\"workload\",\"threads\",\"mode\",\n"
     "                    "
     "\"fsync\",\"runs\",\"ops_per_sec\",\"vs_off\"},...]};\n"
@@ -936,7 +943,10 @@ static void json_result(FILE *f, const struct result *r,
                 (unsigned long long)r->checkpoints);
     if (r->workload == WL_CHECKPOINT)
         json_field(f, "checkpoint_ms", r->checkpoint_ms, 3);
-    fputc('}', f);
+    fprintf(f, ",\"dataset\":{\"name\":\"%s\",\"keys\":%u,\"value_size\":%zu}}",
+            key_layout_name(r->workload == WL_REBALANCE ? LAYOUT_FLAT
+                                                        : cfg->layout),
+            cfg->keys, cfg->value_size);
 }
 
 /* The summary objects of one pass. *first says whether one was written. */
@@ -1706,6 +1716,8 @@ int bench_main(int argc, char **argv)
         return qget_main(argc, argv);
     if (tier_bench_wanted(argc, argv)) /* tiers: tier_bench.c */
         return tier_bench_main(argc, argv);
+    if (compare_wanted(argc, argv)) /* --engine, complex: compare.c */
+        return compare_main(argc, argv);
     struct bench_config cfg;
     int rc = parse_args(argc, argv, &cfg);
     if (rc != 0)

@@ -9,8 +9,8 @@ set -euo pipefail
 
 # The package lists: the only place they are written down.
 PKGS_BUILD="build-essential cmake pkg-config libxxhash-dev liblz4-dev"
-PKGS_TEST="$PKGS_BUILD libcmocka-dev clang python3 python3-redis redis-tools"
-PKGS_BENCH="$PKGS_BUILD redis-server redis-tools"
+PKGS_TEST="$PKGS_BUILD libcmocka-dev clang python3 python3-redis redis-tools nutcracker"
+PKGS_BENCH="$PKGS_BUILD redis-server redis-tools liblmdb-dev librocksdb-dev gnuplot-nox"
 PKGS_FORMAT="clang-format"
 
 task=${1:-build}

@@ -4,8 +4,10 @@
 #   plain  build/       RelWithDebInfo (-O2 -g -DNDEBUG)      every test
 #   asan   build-asan/  WARP_SANITIZE=address (ASan+UBSan)    every test
 #   tsan   build-tsan/  WARP_SANITIZE=thread (TSan)           label `concurrency`
+#   fuzz   build-fuzz/  clang, ASan+UBSan, WARP_FUZZ=ON       label `fuzz`: each
+#                       libFuzzer target of fuzz/ for 60 s, JOBS at a time
 #
-# With no argument it runs all three (this is `make test`). Every tree runs
+# With no argument it runs all four (this is `make test`). Every tree runs
 # even when an earlier one failed; a tree fails when it does not build, when
 # a test fails, or when it has no test to run. The last line sums the tests
 # of every tree: "summary: N passed, N failed". Exit status 0 only if every
@@ -62,14 +64,16 @@ run_tree() {
 }
 
 trees=("$@")
-((${#trees[@]})) || trees=(plain asan tsan)
+((${#trees[@]})) || trees=(plain asan tsan fuzz)
 for t in "${trees[@]}"; do
     case $t in
     plain) run_tree plain build "-j $jobs" -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWARP_SANITIZE= ;;
     asan) run_tree asan build-asan "-j $jobs" -DCMAKE_BUILD_TYPE=Debug -DWARP_SANITIZE=address ;;
     tsan) run_tree tsan build-tsan "-j 1 -L concurrency" -DCMAKE_BUILD_TYPE=Debug -DWARP_SANITIZE=thread ;;
+    fuzz) run_tree fuzz build-fuzz "-j $jobs -L fuzz" -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=Debug \
+        -DWARP_SANITIZE=address -DWARP_FUZZ=ON -DWARP_FUZZ_SECONDS=60 ;;
     *)
-        echo "scripts/test.sh: unknown tree '$t' (plain, asan, tsan)" >&2
+        echo "scripts/test.sh: unknown tree '$t' (plain, asan, tsan, fuzz)" >&2
         exit 2
         ;;
     esac

@@ -8,9 +8,13 @@
 #   cli-bench-usage  bench argument errors exit 2; bench --dir cleans up
 #   cli-bench-physics  bench --physics modes side by side (vs off), mixed,
 #                    --repeat, zipf, and the rebalance workload's report
+#   cli-bench-engines  bench --workload large (upstream's mix, counted per
+#                    call) and --engine with every adapter built, each for
+#                    a fraction of a second: the table, JSON and plot
 #   cli-bench-qget   bench --workload qget: both rows and the ratio; a key
 #                    count that is not a multiple of 4 is refused
-# Needs bash and coreutils (od, dd, cmp, sort, awk, paste).
+# Needs bash and coreutils (od, dd, cmp, sort, awk, paste); bench-engines
+# also /usr/bin/python3 (to read the JSON) and uses gnuplot when present.
 
 # warp_cli is defined later (cli/ is added after tests/); the generator
 # expression below resolves it at generate time.
@@ -20,7 +24,8 @@ if(NOT WARP_BASH OR NOT EXISTS ${PROJECT_SOURCE_DIR}/cli/CMakeLists.txt)
     return()
 endif()
 
-foreach(group roundtrip check load-errors bench-usage bench-physics)
+foreach(group roundtrip check load-errors bench-usage bench-physics
+              bench-engines)
     add_test(NAME cli-${group}
              COMMAND ${WARP_BASH} ${CMAKE_CURRENT_SOURCE_DIR}/test-cli.sh
                      $<TARGET_FILE:warp_cli> ${group})

@@ -4,8 +4,8 @@
 #
 # usage: test-cli.sh WARP [GROUP...]
 #   WARP   the warp binary
-#   GROUP  roundtrip, check, load-errors, bench-usage or bench-physics; all
-#          when omitted
+#   GROUP  roundtrip, check, load-errors, bench-usage, bench-physics or
+#          bench-engines; all when omitted
 #          (tests/cli.cmake registers one ctest test per group)
 #
 # Each test is named after the behaviour it pins. The script makes its own
@@ -19,7 +19,7 @@ fi
 WARP=$1
 shift
 GROUPS_TO_RUN=("$@")
-[ ${#GROUPS_TO_RUN[@]} -gt 0 ] || GROUPS_TO_RUN=(roundtrip check load-errors bench-usage bench-physics)
+[ ${#GROUPS_TO_RUN[@]} -gt 0 ] || GROUPS_TO_RUN=(roundtrip check load-errors bench-usage bench-physics bench-engines)
 
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/warp-cli-test.XXXXXX")
 trap 'rm -rf "$TMP"' EXIT
@@ -370,6 +370,93 @@ group_bench_physics() {
     done
 }
 
+# check_engine_json FILE ENGINES WORKLOADS: every (engine, workload) has a
+# row with ops > 0 and its dataset, calls and latency fields; complex rows
+# keep upstream's mix (15 gets and 2 puts per quantum get); every load and
+# summary cell is there. Prints what is wrong; silent when all is sane.
+check_engine_json() {
+    /usr/bin/python3 - "$@" <<'PYEOF'
+import json, sys
+path, engines, workloads = sys.argv[1], sys.argv[2].split(","), sys.argv[3].split(",")
+d = json.load(open(path))
+rows = d["results"]
+for e in engines:
+    for w in workloads:
+        mine = [r for r in rows if r["engine"] == e and r["workload"] == w]
+        if not mine:
+            print(f"no row for {e} {w}")
+        for r in mine:
+            for f in ("threads", "physics", "fsync", "ops", "seconds",
+                      "ops_per_sec", "worker_cores", "p50_us", "p99_us",
+                      "dataset", "calls"):
+                if f not in r:
+                    print(f"{e} {w}: no field {f}")
+            if r["ops"] <= 0 or r["ops_per_sec"] <= 0:
+                print(f"{e} {w}: ops {r['ops']}")
+            c = r["calls"]
+            if sum(c.values()) != r["ops"]:
+                print(f"{e} {w}: calls {c} do not add up to ops {r['ops']}")
+            want = {"simple": "flat", "mixed": "related", "complex": "large"}[w]
+            if r["dataset"]["name"] != want:
+                print(f"{e} {w}: dataset {r['dataset']}")
+            if w == "complex":
+                q = c["quantum_get"]
+                if q == 0 or not (14 <= c["get"] / q <= 16 and 1.8 <= c["put"] / q <= 2.2):
+                    print(f"{e} complex: calls {c} are not 750/100/50 per 900")
+            if (e == "warp") != (r["physics"] != "none"):
+                print(f"{e} {w}: physics {r['physics']}")
+        if not [l for l in d["loads"] if l["engine"] == e and l["workload"] == w and l["puts"] > 0]:
+            print(f"no load for {e} {w}")
+        if not [s for s in d["summary"] if s["engine"] == e and s["workload"] == w and s["ops_per_sec"] > 0]:
+            print(f"no summary for {e} {w}")
+for r in rows:
+    if r["engine"] not in engines or r["workload"] not in workloads:
+        print(f"unexpected row {r['engine']} {r['workload']}")
+PYEOF
+}
+
+group_bench_engines() {
+    local j="$TMP/large.json" d="$TMP/engine-dir" engines
+    begin "bench --workload large runs upstream's mix, one op per engine call"
+    expect_status 0 "$WARP" bench --workload large --target-gb 0.0004 \
+        --seconds 0.2 --warmup 0.05 --threads 1,2 --json "$j" || return 0
+    expect_out '^complex: --target-gb 0.0004: N = 40, Q = 10 ids, 120 entries, 120 distinct keys'
+    expect_out '^load complex warp +120 puts in .* puts/s \(one put per call\)'
+    expect_out '^complex +warp +full +1 +1 +[1-9][0-9]* '
+    expect_out '^complex +warp +full +2 +1 +[1-9][0-9]* '
+    [ -z "$(check_engine_json "$j" warp complex)" ] ||
+        fail "$(check_engine_json "$j" warp complex)"
+
+    begin "bench --engine runs every built adapter on every workload"
+    expect_status 0 "$WARP" bench --engine warp --help || return 0
+    engines=$(sed -n 's/^Engines built into this binary: //p' "$TMP/out" | tr ' ' ,)
+    [ -n "$engines" ] || fail "--help names no built engine"
+    echo "    engines built: $engines"
+    local plot=()
+    command -v gnuplot >/dev/null && plot=(--plot "$TMP/engines.png")
+    j="$TMP/engines.json"
+    expect_status 0 "$WARP" bench --engine "$engines" --keys 2000 \
+        --target-gb 0.0004 --seconds 0.1 --warmup 0 --dir "$d" \
+        --json "$j" "${plot[@]}" || return 0
+    [ -z "$(check_engine_json "$j" "$engines" simple,mixed,complex)" ] ||
+        fail "$(check_engine_json "$j" "$engines" simple,mixed,complex)"
+    [ ! -e "$d" ] || fail "bench left $d behind"
+    if [ ${#plot[@]} -gt 0 ]; then
+        [ "$(od -An -c -N4 "$TMP/engines.png" | tr -d ' ')" = '211PNG' ] ||
+            fail "--plot did not write a PNG"
+        grep -q "seed measured, 1 process: 1,038" "$TMP/engines.gp" ||
+            fail "the plot has no seed reference line"
+    fi
+
+    begin "bench --engine usage errors exit 2"
+    expect_status 2 "$WARP" bench --engine lmdb --keys 100 || true
+    expect_stderr "lmdb"
+    expect_status 2 "$WARP" bench --engine nosuch || true
+    expect_status 2 "$WARP" bench --engine warp --workload batch || true
+    expect_status 2 "$WARP" bench --engine warp,warp || true
+    expect_status 2 "$WARP" bench --workload complex --target-gb 0 || true
+}
+
 for g in "${GROUPS_TO_RUN[@]}"; do
     case $g in
     roundtrip) group_roundtrip ;;
@@ -377,6 +464,7 @@ for g in "${GROUPS_TO_RUN[@]}"; do
     load-errors) group_load_errors ;;
     bench-usage) group_bench_usage ;;
     bench-physics) group_bench_physics ;;
+    bench-engines) group_bench_engines ;;
     *)
         echo "unknown group '$g'" >&2
         exit 2
