@@ -125,9 +125,14 @@ static inline uint32_t db_key_slot(const warp_db *db, const void *key,
  * probe. found[i] receives the item or NULL (NULL for the others). Call it
  * inside an epoch section: the items stay valid until it ends. With
  * DB_FIND_PREFETCHED in `live`, the caller has already prefetched every
- * entry line (table_prefetch()) and the first two stages are skipped. */
+ * entry line (table_prefetch()) and the first two stages are skipped; with
+ * DB_FIND_ITEMS as well, it has also run db_prefetch_items(), and only the
+ * probes are left. */
 #define DB_GROUP           16
 #define DB_FIND_PREFETCHED (1u << 31)
+#define DB_FIND_ITEMS      (1u << 30)
+void db_prefetch_items(warp_db *db, size_t m, const uint64_t *h,
+                       const uint32_t *sl, uint32_t live);
 void db_find_group(warp_db *db, size_t m, const void *const *key,
                    const size_t *klen, const uint64_t *h, const uint32_t *sl,
                    uint32_t live, const item **found);

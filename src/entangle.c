@@ -877,6 +877,7 @@ typedef struct qget {
     void *list;    /* the key's stored edge list, copied out, or NULL */
     uint32_t skip; /* lookups of the first group not to make */
     bool partners; /* partners are wanted (lookups 1 ..) */
+    bool selected; /* cand_select() has run on the rule partners */
     unsigned char list_stack[512];
 } qget;
 
@@ -1215,17 +1216,15 @@ static int qget_partners(qget *q, size_t nrule, size_t max, double min_strength)
     uint32_t list_slot = q->L.n > 1 ? q->L.sl[1] : 0;
     int rc = WARP_OK;
 
-    for (size_t i = 0; rc == WARP_OK && i < nrule; i++)
-        rc = cand_add(q, q->rk[i].key, q->rk[i].len, ENT_RULE_STRENGTH,
-                      WARP_EDGE_RULE, (int32_t)(2 + i));
-    if (rc == WARP_OK && list) {
+    if (list) {
         rc = cand_add_record(q, list, list_slot);
         if (rc == WARP_OK && q->nc > nrule)
             cand_merge(q);
     }
     if (rc)
         return rc;
-    cand_select(q, max, min_strength);
+    if (list || !q->selected)
+        cand_select(q, max, min_strength);
     size_t from = q->L.n, more = 0;
     for (size_t i = 0; i < q->nc; i++)
         more += q->c[i].look < 0;
@@ -1236,6 +1235,32 @@ static int qget_partners(qget *q, size_t nrule, size_t max, double min_strength)
             q->c[i].look = lookups_add(q, q->c[i].key, q->c[i].klen);
     lookups_run(q, from);
     return WARP_OK;
+}
+
+/* Run the first pass's lookups: the key, its edge list and its rule
+ * partners. While their items load (the pass's last miss), the rule
+ * partners become candidates, and are selected too when there is no list
+ * to merge. Inside the epoch section. */
+static int qget_first_pass(qget *q, size_t nrule, size_t max,
+                           double min_strength)
+{
+    lookups *L = &q->L;
+    size_t m = L->n < DB_GROUP ? L->n : DB_GROUP;
+    uint32_t live = (uint32_t)((1ull << m) - 1) & ~q->skip;
+    int rc = WARP_OK;
+
+    db_prefetch_items(q->db, m, L->h, L->sl, live);
+    for (size_t i = 0; rc == WARP_OK && i < nrule; i++)
+        rc = cand_add(q, q->rk[i].key, q->rk[i].len, ENT_RULE_STRENGTH,
+                      WARP_EDGE_RULE, (int32_t)(2 + i));
+    if (rc == WARP_OK && q->partners && (q->skip & 2u)) {
+        cand_select(q, max, min_strength);
+        q->selected = true;
+    }
+    db_find_group(q->db, m, L->key, L->klen, L->h, L->sl,
+                  live | DB_FIND_PREFETCHED | DB_FIND_ITEMS, L->it);
+    lookups_run(q, m);
+    return rc;
 }
 
 static int check_qget(const warp_db *db, const void *key, size_t klen,
@@ -1325,14 +1350,16 @@ int warp_quantum_get(warp_db *db, const void *key, size_t klen,
     q.list = NULL;
     q.skip = 0;
     q.partners = false;
+    q.selected = false;
     if ((rc = qget_first(&q, max_entangled, &nrule, &rkey, &heap)))
         goto out;
     if (!(et = epoch_enter())) {
         rc = WARP_ENOMEM;
         goto out;
     }
-    lookups_run(&q, 0);
-    if (!q.L.it[0])
+    if ((rc = qget_first_pass(&q, nrule, max_entangled, min_strength)))
+        q.nc = 0;
+    else if (!q.L.it[0])
         rc = WARP_NOTFOUND;
     else if (q.partners)
         rc = qget_partners(&q, nrule, max_entangled, min_strength);

@@ -462,6 +462,14 @@ int warp_exists(warp_db *db, const void *key, size_t klen)
  * prefetch the tables' headers, then the entries' lines, then the items,
  * then read. Each stage's loads overlap across the group. Batch get and
  * quantum get (entangle.c) share it. */
+void db_prefetch_items(warp_db *db, size_t m, const uint64_t *h,
+                       const uint32_t *sl, uint32_t live)
+{
+    for (size_t i = 0; i < m; i++)
+        if (live >> i & 1)
+            table_prefetch_item(&db->slots[sl[i]], h[i]);
+}
+
 void db_find_group(warp_db *db, size_t m, const void *const *key,
                    const size_t *klen, const uint64_t *h, const uint32_t *sl,
                    uint32_t live, const item **found)
@@ -473,9 +481,8 @@ void db_find_group(warp_db *db, size_t m, const void *const *key,
     for (size_t i = 0; i < m && !(live & DB_FIND_PREFETCHED); i++)
         if (live >> i & 1)
             table_prefetch(&db->slots[sl[i]], h[i]);
-    for (size_t i = 0; i < m; i++)
-        if (live >> i & 1)
-            table_prefetch_item(&db->slots[sl[i]], h[i]);
+    if (!(live & DB_FIND_ITEMS))
+        db_prefetch_items(db, m, h, sl, live);
     for (size_t i = 0; i < m; i++)
         found[i] = live >> i & 1
                        ? table_find(&db->slots[sl[i]], h[i], key[i], klen[i])
