@@ -195,7 +195,7 @@ static void drain_ring(physics *p, phys_ring *r)
         const fact *f = &r->f[tail & (PHYS_RING - 1)];
         /* the key map is large and cold: start the misses of the next
          * few facts' entries before they are needed */
-        for (uint64_t a = tail + 8; a < head && a < tail + 9; a++)
+        for (uint64_t a = tail + 32; a < head && a < tail + 33; a++)
             key_map_prefetch(&p->keys, r->f[a & (PHYS_RING - 1)].h);
         uint64_t weight = 1ull << f->shift;
         if (f->op == FACT_BATCH) {
