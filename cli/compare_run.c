@@ -43,6 +43,7 @@
 #include <string.h>
 
 #include "compare.h"
+#include "gate.h"
 #include "hist.h"
 #include "jsongen.h"
 #include "keygen.h"
@@ -52,13 +53,6 @@
 #define CACHE_LINE 64
 #define MANY       RELATED_KEYS
 #define GET_CAP    JSON_MAX
-
-struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned arrived;
-    bool open, abort;
-};
 
 struct window {
     const struct cmp_spec *spec;
@@ -377,29 +371,6 @@ static bool ctx_init(struct ctx *c, struct worker *wk)
     return true;
 }
 
-static bool gate_wait(struct gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->arrived++;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open && !g->abort)
-        pthread_cond_wait(&g->cv, &g->mu);
-    bool go = !g->abort;
-    pthread_mutex_unlock(&g->mu);
-    return go;
-}
-
-static void gate_release(struct gate *g, unsigned expected, bool abort)
-{
-    pthread_mutex_lock(&g->mu);
-    while (!abort && g->arrived < expected)
-        pthread_cond_wait(&g->cv, &g->mu);
-    g->open = !abort;
-    g->abort = abort;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
 static bool run_loop(struct ctx *c, const struct window *w)
 {
     switch (w->spec->workload) {
@@ -547,8 +518,7 @@ int cmp_run(const struct cmp_spec *spec, struct cmp_stats *out)
     struct window w = {.spec = spec};
     unsigned n = spec->threads;
     int status = 1;
-    pthread_mutex_init(&w.gate.mu, NULL);
-    pthread_cond_init(&w.gate.cv, NULL);
+    gate_init(&w.gate);
     atomic_init(&w.stop, false);
     atomic_init(&w.failed, false);
     struct worker *wk = aligned_alloc(CACHE_LINE, n * sizeof *wk);
@@ -567,7 +537,6 @@ int cmp_run(const struct cmp_spec *spec, struct cmp_stats *out)
         hist_free(wk[i].hist);
 out:
     free(wk);
-    pthread_cond_destroy(&w.gate.cv);
-    pthread_mutex_destroy(&w.gate.mu);
+    gate_destroy(&w.gate);
     return status;
 }

@@ -48,6 +48,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "gate.h"
 #include "hist.h"
 
 #define CACHE_LINE 64
@@ -109,16 +110,6 @@ out:
 /* ------------------------------------------------------------------------ */
 /* Shared and per-thread state                                               */
 /* ------------------------------------------------------------------------ */
-
-/* The start gate: workers arrive and wait; the main thread opens it once
- * all have arrived, or aborts it. */
-struct gate {
-    pthread_mutex_t mu;
-    pthread_cond_t cv;
-    unsigned arrived;
-    bool open;
-    bool abort;
-};
 
 /* State shared by the workers of one run; read-only while they run except
  * for the two flags, which sit on a cache line of their own. */
@@ -407,33 +398,6 @@ static bool tctx_init(struct tctx *c, struct worker *w)
     return true;
 }
 
-/* Arrive at the gate and wait until it opens. Returns false if the run was
- * aborted instead. */
-static bool gate_wait(struct gate *g)
-{
-    pthread_mutex_lock(&g->mu);
-    g->arrived++;
-    pthread_cond_broadcast(&g->cv);
-    while (!g->open && !g->abort)
-        pthread_cond_wait(&g->cv, &g->mu);
-    bool go = !g->abort;
-    pthread_mutex_unlock(&g->mu);
-    return go;
-}
-
-/* Wait until `expected` workers have arrived, then open the gate, or abort
- * the run if `abort`. */
-static void gate_release(struct gate *g, unsigned expected, bool abort)
-{
-    pthread_mutex_lock(&g->mu);
-    while (!abort && g->arrived < expected)
-        pthread_cond_wait(&g->cv, &g->mu);
-    g->open = !abort;
-    g->abort = abort;
-    pthread_cond_broadcast(&g->cv);
-    pthread_mutex_unlock(&g->mu);
-}
-
 static void *worker_main(void *arg)
 {
     struct worker *w = arg;
@@ -601,8 +565,7 @@ static int run_workers(struct run *r, struct worker *w, struct run_stats *out)
 int workload_run(const struct run_spec *spec, struct run_stats *out)
 {
     struct run r = {.spec = spec};
-    pthread_mutex_init(&r.gate.mu, NULL);
-    pthread_cond_init(&r.gate.cv, NULL);
+    gate_init(&r.gate);
     atomic_init(&r.stop, false);
     atomic_init(&r.failed, false);
 
@@ -629,7 +592,6 @@ int workload_run(const struct run_spec *spec, struct run_stats *out)
     }
 out:
     free(w);
-    pthread_cond_destroy(&r.gate.cv);
-    pthread_mutex_destroy(&r.gate.mu);
+    gate_destroy(&r.gate);
     return status;
 }

@@ -106,10 +106,11 @@ static int write_value(wd_client *c, const char *k, size_t klen, const char *s,
 
 /* ------------------------------------------------------------------------ */
 
-void get_cmd(wd_client *c)
+/* GET's reply for key k: the value, nil, or the engine's error. */
+static void get_reply(wd_client *c, const char *k, size_t klen)
 {
     wd_value v;
-    int rc = kv_lookup(c, c->argv[1], c->argvlen[1], &v);
+    int rc = kv_lookup(c, k, klen, &v);
 
     hit(c, rc == WARP_OK);
     if (rc == WARP_OK)
@@ -118,6 +119,11 @@ void get_cmd(wd_client *c)
         add_null(c);
     else
         add_engine_error(c, rc);
+}
+
+void get_cmd(wd_client *c)
+{
+    get_reply(c, c->argv[1], c->argvlen[1]);
 }
 
 /* SET key value [NX|XX] [GET] [EX s|PX ms|EXAT t|PXAT t|KEEPTTL] */
@@ -388,22 +394,6 @@ void getrun_add(wd_client *c, wd_getrun *r)
     r->n++;
 }
 
-/* GET of one key of a run whose batched read did not settle it (a value
- * larger than its slot, expired, or not a warpd value): get_cmd's path. */
-static void getrun_slow(wd_client *c, const char *k, size_t klen)
-{
-    wd_value v;
-    int rc = kv_lookup(c, k, klen, &v);
-
-    hit(c, rc == WARP_OK);
-    if (rc == WARP_OK)
-        add_value(c, &v);
-    else if (rc == WARP_NOTFOUND)
-        add_null(c);
-    else
-        add_engine_error(c, rc);
-}
-
 void getrun_flush(wd_client *c, wd_getrun *r)
 {
     wd_buf *rb = &c->loop->batch;
@@ -416,7 +406,7 @@ void getrun_flush(wd_client *c, wd_getrun *r)
         return;
     if (!buf_reserve(rb, (size_t)n * GETRUN_SLOT)) {
         for (int i = 0; i < n; i++)
-            getrun_slow(c, r->key[i], r->klen[i]);
+            get_reply(c, r->key[i], r->klen[i]);
         return;
     }
     for (int i = 0; i < n; i++)
@@ -436,7 +426,7 @@ void getrun_flush(wd_client *c, wd_getrun *r)
             hit(c, true);
             add_value(c, &v);
         } else {
-            getrun_slow(c, r->key[i], r->klen[i]);
+            get_reply(c, r->key[i], r->klen[i]);
         }
     }
 }
