@@ -5,7 +5,8 @@
  *
  * Four writer threads put and delete keys (each owns the keys i with
  * i % 4 == its number, so each keeps an exact model of its own keys)
- * while the main thread checkpoints over and over. Worker threads do not
+ * while the main thread checkpoints over and over (and, in the last
+ * test, syncs too, with small WAL segments). Worker threads do not
  * call cmocka: they count failures and the main thread asserts.
  * Black-box; labelled `concurrency` as well, so it runs under TSan.
  */
@@ -76,9 +77,14 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-static void run(test_dir *d, warp_fsync mode)
+/* `small`: 64 KiB WAL segments and a warp_sync() between checkpoints, so
+ * that everysec's range syncs keep meeting the writers' segment switches
+ * (and the segments those leave behind). */
+static void run(test_dir *d, warp_fsync mode, bool small)
 {
     warp_options o = disk_options(4, mode);
+    if (small)
+        assert_ok(warp_options_set(&o, "wal_segment_size", "65536"));
     warp_db *db = open_disk(d->db, &o);
     uint32_t *version = calloc(NKEYS, sizeof(*version));
     writer w[THREADS];
@@ -96,6 +102,8 @@ static void run(test_dir *d, warp_fsync mode)
     for (uint32_t left = THREADS; left > 0 || checkpoints < 2;) {
         assert_ok(warp_checkpoint(db));
         checkpoints++;
+        for (int i = 0; small && i < 4; i++)
+            assert_ok(warp_sync(db));
         for (uint32_t t = 0; t < THREADS; t++)
             if (!joined[t] && pthread_tryjoin_np(th[t], NULL) == 0) {
                 joined[t] = true;
@@ -136,13 +144,19 @@ static void run(test_dir *d, warp_fsync mode)
 
 static void checkpoints_while_four_threads_write_lose_nothing(void **state)
 {
-    run(*state, WARP_FSYNC_ALWAYS);
+    run(*state, WARP_FSYNC_ALWAYS, false);
 }
 
 static void
 checkpoints_while_four_threads_write_everysec_lose_nothing(void **state)
 {
-    run(*state, WARP_FSYNC_EVERYSEC);
+    run(*state, WARP_FSYNC_EVERYSEC, false);
+}
+
+static void
+syncs_while_four_threads_switch_small_segments_lose_nothing(void **state)
+{
+    run(*state, WARP_FSYNC_EVERYSEC, true);
 }
 
 int main(void)
@@ -150,6 +164,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         DIR_TEST(checkpoints_while_four_threads_write_lose_nothing),
         DIR_TEST(checkpoints_while_four_threads_write_everysec_lose_nothing),
+        DIR_TEST(syncs_while_four_threads_switch_small_segments_lose_nothing),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
