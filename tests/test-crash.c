@@ -635,7 +635,9 @@ static void run_variant(void **state, const variant *var)
            (unsigned long long)run.torn_bytes,
            (unsigned long long)run.moved_seen,
            (unsigned long long)(mono_ms() - t0));
-    if (var->mover)
+    /* the moves must have happened for the run to prove anything; a few
+     * kills (WARP_CRASH_ITERS=3, say) may all land before the first one */
+    if (var->mover && iters >= 10)
         assert_true(run.moved_seen > 0);
     free(run.keys);
 }
