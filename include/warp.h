@@ -500,6 +500,10 @@ int warp_put_batch(warp_db *db, warp_put_item *items, size_t n, size_t *failed);
 /* Counters of a store. Every figure is measured by the engine. */
 typedef struct warp_stats {
     uint64_t keys;           /* live keys */
+    uint64_t internal_keys;  /* of them, the engine's own: entanglement edge
+                              * lists and time-series chunks (keys that
+                              * start with 0xff 0xfe); keys - internal_keys
+                              * is what the application stored */
     uint64_t key_bytes;      /* sum of key lengths */
     uint64_t value_bytes;    /* sum of value lengths */
     uint64_t memory_bytes;   /* bytes the engine holds for the data: the

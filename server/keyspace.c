@@ -57,7 +57,6 @@ typedef struct wd_stripe {
 static pthread_mutex_t locks[WD_LOCKS];
 static wd_stripe stripes[WD_STRIPES];
 static _Atomic uint64_t ttl_keys;
-static _Atomic bool engine_keys; /* keyspace_note_engine_keys() */
 static pthread_once_t stripes_once = PTHREAD_ONCE_INIT;
 
 /* Adaptive: a lock is held for one command's engine calls, a few
@@ -546,11 +545,8 @@ static int index_ttl(void *ctx, const void *key, size_t klen, const void *val,
     load_ctx *l = ctx;
     wd_value v;
 
-    if (key_reserved(key, klen)) {
-        if (klen != WD_MARKER_KLEN || memcmp(key, WD_MARKER_KEY, klen) != 0)
-            keyspace_note_engine_keys();
+    if (key_reserved(key, klen))
         return 0;
-    }
     if (value_decode(val, vlen, &v) != 0 || !v.expire)
         return 0;
     if ((uint64_t)v.expire <= wd_now_ms()) {
@@ -618,35 +614,16 @@ int keyspace_load(void)
     return 0;
 }
 
-void keyspace_note_engine_keys(void)
-{
-    if (!atomic_load_explicit(&engine_keys, memory_order_relaxed))
-        atomic_store_explicit(&engine_keys, true, memory_order_relaxed);
-}
-
-static int count_user_key(void *ctx, const void *key, size_t klen,
-                          const void *val, size_t vlen,
-                          const warp_placement *where)
-{
-    if (!key_reserved(key, klen))
-        (*(uint64_t *)ctx)++;
-    return 0;
-}
-
 uint64_t keyspace_user_keys(void)
 {
     warp_stats st;
-    uint64_t n = 0;
 
-    /* Learned edges are written by the physics thread, not by a command. */
-    if (atomic_load_explicit(&engine_keys, memory_order_relaxed) ||
-        server.cfg.opts.entanglement_learning) {
-        warp_foreach(server.db, count_user_key, &n);
-        return n;
-    }
-    if (warp_stats_get(server.db, &st) != WARP_OK || st.keys == 0)
+    /* the engine's own keys (edge lists, series chunks) and the marker
+     * are not the user's */
+    if (warp_stats_get(server.db, &st) != WARP_OK ||
+        st.keys <= st.internal_keys)
         return 0;
-    return st.keys - 1; /* the marker */
+    return st.keys - st.internal_keys - 1;
 }
 
 void keyspace_free(void)

@@ -86,14 +86,8 @@ int kv_mset(wd_client *c);
 /* Reply for an engine or decode error. */
 void add_engine_error(wd_client *c, int rc);
 
-/* Note that the store now holds engine keys (entanglement edge lists,
- * series records) besides warpd's marker. ENTANGLE and the TS.* writes
- * call it; keyspace_load() sets it when the store holds some. */
-void keyspace_note_engine_keys(void);
-
-/* The keys a user sees (DBSIZE, INFO keyspace): the engine's count less
- * the marker, in O(1), while the store has no engine keys; a walk of the
- * store, O(keys), once it has (warp_stats counts them too). */
+/* The keys a user sees (DBSIZE, INFO keyspace), in O(1): the engine's
+ * count less its own keys (warp_stats.internal_keys) and the marker. */
 uint64_t keyspace_user_keys(void);
 
 /* The TTL index: keys with an expiry, per stripe, kept exact under the

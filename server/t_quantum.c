@@ -226,7 +226,6 @@ void entangle_cmd(wd_client *c)
         add_entangle_error(c, rc);
         return;
     }
-    keyspace_note_engine_keys();
     snprintf(hex, sizeof hex, "%016llx", (unsigned long long)id);
     add_bulk(c, hex, 16);
 }

@@ -120,7 +120,6 @@ void ts_create_cmd(wd_client *c)
         add_engine_error(c, rc);
         return;
     }
-    keyspace_note_engine_keys();
     add_ok(c);
 }
 
@@ -162,7 +161,6 @@ void ts_add_cmd(wd_client *c)
         add_engine_error(c, rc);
         return;
     }
-    keyspace_note_engine_keys();
     add_int(c, ts);
 }
 

@@ -36,6 +36,9 @@ struct warp_db {
      * slot's writer (under its shard's lock), read by anyone */
     _Atomic uint32_t slot_keys[WARP_SLOTS];
     _Atomic uint64_t slot_bytes[WARP_SLOTS];
+    /* live keys of the engine's own (db_is_sys_key()): edge lists, series
+     * chunks; changed by wop_apply() only, so slot moves leave it alone */
+    _Atomic int64_t sys_keys;
     /* each slot's generation: 0 at creation, +1 per move (migrate.c);
      * written under the owning shard's lock by a move or by recovery */
     _Atomic uint64_t slot_gen[WARP_SLOTS];

@@ -669,6 +669,8 @@ static bool wop_apply(warp_db *db, shard *sh, wop *w)
         if (old)
             bump(&sh->deletes);
     }
+    if (__builtin_expect(dk != 0 && db_is_sys_key(w->key, w->klen), 0))
+        atomic_fetch_add_explicit(&db->sys_keys, dk, memory_order_relaxed);
     if (old)
         shard_retire_item(sh, old);
     tier_note(db, sh, added, old);
@@ -1070,6 +1072,8 @@ int warp_stats_get(warp_db *db, warp_stats *st)
         st->table_growths += ld(&sh->growths);
     }
     st->overhead_bytes = st->memory_bytes - st->key_bytes - st->value_bytes;
+    int64_t sys = atomic_load_explicit(&db->sys_keys, memory_order_relaxed);
+    st->internal_keys = sys > 0 ? (uint64_t)sys : 0;
     return WARP_OK;
 }
 

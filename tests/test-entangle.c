@@ -380,8 +380,10 @@ static void unentangle_removes_edges_both_ways(void **state)
     put_str(db, "b", "B");
     put_str(db, "c", "C");
     base = stats_of(db).keys;
+    assert_int_equal(stats_of(db).internal_keys, 0);
     assert_ok(warp_entangle(db, "a", 1, keys, 3, 1.0, NULL));
-    assert_int_equal(stats_of(db).keys, base + 4); /* four edge lists */
+    assert_int_equal(stats_of(db).keys, base + 4);   /* four edge lists */
+    assert_int_equal(stats_of(db).internal_keys, 4); /* ... the engine's */
 
     assert_ok(warp_unentangle(db, "a", 1, &b, 1));
     warp_quantum_result *r = qget(db, "a");
@@ -392,6 +394,7 @@ static void unentangle_removes_edges_both_ways(void **state)
     assert_int_equal(r->npartners, 0);
     warp_quantum_free(r);
     assert_int_equal(stats_of(db).keys, base + 3); /* b's list is gone */
+    assert_int_equal(stats_of(db).internal_keys, 3);
 
     /* removing what is not there changes nothing */
     assert_rc(warp_unentangle(db, "a", 1, &b, 1), WARP_NOTFOUND);
@@ -406,6 +409,7 @@ static void unentangle_removes_edges_both_ways(void **state)
     assert_int_equal(r->npartners, 0);
     warp_quantum_free(r);
     assert_int_equal(stats_of(db).keys, base);
+    assert_int_equal(stats_of(db).internal_keys, 0);
     assert_rc(warp_unentangle(db, "a", 1, NULL, 0), WARP_NOTFOUND);
 
     warp_entanglement_metrics m;
@@ -677,16 +681,20 @@ static void graph_survives_a_restart(void **state)
 
     write_graph(db);
     check_graph(db);
+    uint64_t lists = stats_of(db).internal_keys; /* the edge lists */
+    assert_true(lists > 0);
     warp_close(db);
 
     db = open_disk(d->db, &o); /* from the WAL */
     check_graph(db);
+    assert_int_equal(stats_of(db).internal_keys, lists);
     assert_ok(warp_checkpoint(db));
     warp_close(db);
 
     db = open_disk(d->db, &o); /* from the snapshots */
     assert_true(recovery_of(db).snapshot_records > 0);
     check_graph(db);
+    assert_int_equal(stats_of(db).internal_keys, lists);
     warp_close(db);
 }
 
