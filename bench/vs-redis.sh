@@ -2,8 +2,9 @@
 # bench/vs-redis.sh [WARPD] - redis-benchmark against warpd and redis-server,
 # in the same run, with the same flags, and the ratio of each row.
 #
-#   -c 50 -r 100000 -d 100 -n $N, once without pipelining and once with
-#   -P 16, on SET, GET and MSET (10 keys), as redis-benchmark runs them.
+#   -c 50 -r 100000 -d 100, once without pipelining (-n $N1) and once
+#   with -P 16 (-n $N16), on SET, GET and MSET (10 keys), as
+#   redis-benchmark runs them.
 #
 # Both servers start here on free loopback ports, in a temporary directory,
 # and are stopped at the end (also on error or Ctrl-C). Durability is like
@@ -11,7 +12,9 @@
 # appendonly yes / appendfsync everysec and no RDB saves. DURABLE=no runs
 # both in memory instead (warpd --dir :memory:, Redis without AOF).
 #
-# Environment: N (requests per run, default 200000), REPEAT (runs per
+# Environment: N1 and N16 (requests per run without and with pipelining,
+# default 200000 and 1000000: a run lasts a second or more, so that
+# connecting and warming up do not weigh on it; N sets both), REPEAT (runs per
 # test, alternating the two servers; a row is their median; default 3),
 # THREADS (warpd's event loops; default: warpd's own, the number of CPUs),
 # DURABLE (yes|no), REDIS_SERVER, REDIS_BENCHMARK (the binaries). Needs
@@ -26,7 +29,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 WARPD=${1:-build/bin/warpd}
-N=${N:-200000}
+N1=${N1:-${N:-200000}}
+N16=${N16:-${N:-1000000}}
 REPEAT=${REPEAT:-3}
 DURABLE=${DURABLE:-yes}
 REDIS_SERVER=${REDIS_SERVER:-redis-server}
@@ -87,12 +91,12 @@ pids+=($!)
 wait_ping "$rport"
 wait_ping "$wport"
 
-# bench FILE ARGS...: one redis-benchmark run (-c 50, -n N); its requests/s
-# is appended to FILE, its CSV goes to stderr.
+# bench FILE N ARGS...: one redis-benchmark run (-c 50, -n N); its
+# requests/s is appended to FILE, its CSV goes to stderr.
 bench() {
-    local file=$1 out
-    shift
-    out=$("$REDIS_BENCHMARK" -h 127.0.0.1 -c 50 -n "$N" --csv "$@" 2>/dev/null)
+    local file=$1 n=$2 out
+    shift 2
+    out=$("$REDIS_BENCHMARK" -h 127.0.0.1 -c 50 -n "$n" --csv "$@" 2>/dev/null)
     echo "$out" >&2
     echo "$out" | awk -F'","' '!/^"test"/ { gsub(/"/, "", $2); print $2 }' \
         >>"$file"
@@ -107,18 +111,21 @@ median() {
 # Each test runs REPEAT times, alternating Redis and warpd, so that both
 # see the same machine (other load comes and goes); a row is the median.
 for p in 1 16; do
+    n=$N1
+    [ "$p" = 16 ] && n=$N16
     for t in set get mset; do
         for _ in $(seq 1 "$REPEAT"); do
             echo "# redis $t -P $p" >&2
-            bench "$tmp/redis.$t.$p" -p "$rport" -r 100000 -d 100 -P "$p" -t "$t"
+            bench "$tmp/redis.$t.$p" "$n" -p "$rport" -r 100000 -d 100 -P "$p" -t "$t"
             echo "# warpd $t -P $p" >&2
-            bench "$tmp/warpd.$t.$p" -p "$wport" -r 100000 -d 100 -P "$p" -t "$t"
+            bench "$tmp/warpd.$t.$p" "$n" -p "$wport" -r 100000 -d 100 -P "$p" -t "$t"
         done
     done
 done
 
 echo
-echo "redis-benchmark -c 50 -r 100000 -d 100 -n $N; durable=$DURABLE;" \
+echo "redis-benchmark -c 50 -r 100000 -d 100 -n $N1 (-P 1), $N16 (-P 16);" \
+    "durable=$DURABLE;" \
     "$(nproc) CPUs; $("$REDIS_SERVER" --version | awk '{print $3}');" \
     "medians of $REPEAT alternated runs; load $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-22s %14s %14s %8s %8s\n' test redis/s warpd/s ratio target
@@ -178,7 +185,9 @@ qrun() {
     local name=$1 port=$2 p=$3
     shift 3
     echo "# $name -P $p: $*" >&2
-    bench "$tmp/q.$name.$p" -p "$port" -r "$N_USERS" -P "$p" "$@"
+    local n=$N1
+    [ "$p" = 16 ] && n=$N16
+    bench "$tmp/q.$name.$p" "$n" -p "$port" -r "$N_USERS" -P "$p" "$@"
 }
 
 echo

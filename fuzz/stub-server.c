@@ -21,11 +21,16 @@ uint64_t wd_now_ms(void)
     return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
-uint64_t wd_mono_ms(void)
+uint64_t wd_mono_us(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+uint64_t wd_mono_ms(void)
+{
+    return wd_mono_us() / 1000;
 }
 
 void wd_log(const char *fmt, ...)

@@ -57,6 +57,9 @@ static const opt opts[] = {
     {"client-output-buffer-limit", O_SIZE, OFF(client_output_buffer_limit),
      true, "most pending reply bytes per client (0: no limit)"},
     {"hz", O_SIZE, OFF(hz), true, "active expiry cycles per second"},
+    {"busy-poll", O_SIZE, OFF(busy_poll), true,
+     "microseconds a loop keeps polling after its last event (0: sleep at "
+     "once)"},
     {"tcp-backlog", O_INT, OFF(tcp_backlog), false, "listen() backlog"},
     {"logfile", O_STR, OFF(logfile), false, "log file ('' : stderr)"},
     {"adopt", O_BOOL, OFF(adopt), false,
@@ -74,19 +77,20 @@ const char *config_file(void)
 
 void config_init(wd_config *cfg)
 {
-    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    long n = sysconf(_SC_NPROCESSORS_ONLN) - 1;
 
     memset(cfg, 0, sizeof *cfg);
     cfg->bind = strdup("127.0.0.1");
     cfg->port = WARPD_PORT;
     cfg->dir = strdup(WARPD_DIR);
-    cfg->threads = n > 0 ? (int)(n < 64 ? n : 64) : 2;
+    cfg->threads = n > 1 ? (int)(n < 64 ? n : 64) : 1;
     cfg->maxclients = 10000;
     cfg->proto_max_bulk_len = 512ull << 20;
     cfg->max_multibulk_len = 1024 * 1024;
     cfg->client_query_buffer_limit = 1ull << 30;
     cfg->client_output_buffer_limit = 256ull << 20;
     cfg->hz = 10;
+    cfg->busy_poll = 50;
     cfg->tcp_backlog = 511;
     cfg->logfile = strdup("");
     warp_options_init(&cfg->opts);

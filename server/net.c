@@ -171,10 +171,25 @@ static void addr_string(const struct sockaddr_storage *ss, char *out,
     snprintf(out, cap, "%s:%d", ip, port);
 }
 
+/* Take `c` off its loop's pending list, if it is on it. */
+static void pending_remove(wd_client *c)
+{
+    if (!c->pending)
+        return;
+    if (c->pprev)
+        c->pprev->pnext = c->pnext;
+    else
+        c->loop->pending = c->pnext;
+    if (c->pnext)
+        c->pnext->pprev = c->pprev;
+    c->pending = false;
+}
+
 static void client_free(wd_client *c)
 {
     wd_loop *l = c->loop;
 
+    pending_remove(c);
     epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
     if (c->prev)
@@ -441,8 +456,25 @@ static void client_read(wd_client *c)
         return;
     }
     process_input(c);
-    if (client_after_io(c) < 0)
-        client_free(c);
+    if (!c->pending) { /* written after the round: see loop_main() */
+        c->pending = true;
+        c->pprev = NULL;
+        c->pnext = c->loop->pending;
+        if (c->pnext)
+            c->pnext->pprev = c;
+        c->loop->pending = c;
+    }
+}
+
+/* Write the replies of every client read this round. */
+static void flush_pending(wd_loop *l)
+{
+    while (l->pending) {
+        wd_client *c = l->pending;
+        pending_remove(c);
+        if (client_after_io(c) < 0)
+            client_free(c);
+    }
 }
 
 static void check_idle(wd_loop *l)
@@ -488,10 +520,16 @@ static void *loop_main(void *arg)
     wd_loop *l = arg;
     struct epoll_event evs[128];
     uint64_t last_idle = wd_mono_ms();
+    uint64_t now_us = wd_mono_us();
+    uint64_t spin_until = 0; /* busy-poll: no sleep until then */
 
     while (!atomic_load(&server.stopping)) {
-        int n = epoll_wait(l->epfd, evs, 128, 100);
-        l->now_ms = wd_mono_ms();
+        int n = epoll_wait(l->epfd, evs, 128, now_us < spin_until ? 0 : 100);
+        now_us = wd_mono_us();
+        l->now_ms = now_us / 1000;
+        if (n > 0)
+            spin_until = now_us + atomic_load_explicit(&server.cfg.busy_poll,
+                                                       memory_order_relaxed);
         for (int i = 0; i < n; i++) {
             void *tag = evs[i].data.ptr;
             if (tag == TAG_LISTEN) {
@@ -509,6 +547,7 @@ static void *loop_main(void *arg)
                 }
             }
         }
+        flush_pending(l);
         if (l->now_ms - last_idle >= 1000) {
             check_idle(l);
             last_idle = l->now_ms;

@@ -23,7 +23,6 @@
 
 #include <ctype.h>
 #include <errno.h>
-#include <inttypes.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -431,12 +430,23 @@ void add_raw(wd_client *c, const char *s, size_t n)
     c->obuf.len += n;
 }
 
-/* "<prefix><v>\r\n" */
+/* "<prefix><v>\r\n": every bulk reply's header, so written by hand
+ * (snprintf cost about 5% of a pipelined GET's CPU). */
 static void add_prefixed_ll(wd_client *c, char prefix, int64_t v)
 {
-    char tmp[32];
-    int n = snprintf(tmp, sizeof tmp, "%c%" PRId64 "\r\n", prefix, v);
-    add_raw(c, tmp, (size_t)n);
+    char tmp[24], *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
+
+    *--p = '\n';
+    *--p = '\r';
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    *--p = prefix;
+    add_raw(c, p, (size_t)(tmp + sizeof tmp - p));
 }
 
 void add_crlf(wd_client *c)

@@ -97,7 +97,7 @@ struct wd_client {
     bool close_after_reply;
     bool closing; /* protocol error: reply, then close */
     bool reading_paused;
-    bool want_write;
+    bool pending; /* on the loop's pending list: replies to write */
     char addr[64], laddr[64];
     uint64_t created_ms;
     _Atomic uint64_t last_ms;      /* last interaction, for idle timeout */
@@ -105,6 +105,7 @@ struct wd_client {
     _Atomic uint64_t qbuf_len, obuf_len; /* for CLIENT LIST, relaxed */
     char *name;               /* CLIENT SETNAME; guarded by the registry lock */
     wd_client *next, *prev;   /* the loop's list */
+    wd_client *pnext, *pprev; /* the loop's pending list */
     wd_client *gnext, *gprev; /* the registry (all loops) */
 };
 
@@ -115,6 +116,7 @@ struct wd_loop {
     int wake_fd;
     pthread_t thread;
     wd_client *clients;
+    wd_client *pending; /* clients read this round, replies to write */
     wd_stats stats;
     wd_buf scratch;  /* values read (keyspace.c) */
     wd_buf wbuf;     /* the value being written (keyspace.c) */
@@ -141,6 +143,7 @@ typedef struct wd_config {
     _Atomic uint64_t client_query_buffer_limit;
     _Atomic uint64_t client_output_buffer_limit;
     _Atomic uint64_t hz; /* active expiry cycles per second */
+    _Atomic uint64_t busy_poll; /* µs a loop polls on after its last event */
     int tcp_backlog;
     char *logfile; /* "" : stderr */
     warp_options opts;
@@ -195,6 +198,7 @@ typedef struct wd_command {
 /* Time in ms: wall clock (Unix) and monotonic. */
 uint64_t wd_now_ms(void);
 uint64_t wd_mono_ms(void);
+uint64_t wd_mono_us(void);
 
 /* Logging to stderr (or the logfile), with a timestamp. */
 void wd_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -56,6 +56,7 @@
 #define PHYS_TICK_MS        10
 #define PERIOD_MAX          65536 /* adaptive samples at least 1 in this */
 #define PERIOD_START        64
+#define PHYS_TUNE_MS        100 /* adaptive: the sampling is re-tuned this often */
 #define KEY_MAP_MAX         (1u << 22) /* 4M entries, 64 MiB */
 #define MASS_BYTES_PER_OP   4096.0
 #define REBALANCE_MAX_MOVES 1024
@@ -281,18 +282,27 @@ static void shard_loads(const physics *p, double *items, double *bytes,
     }
 }
 
+/* Adaptive mode: choose the sampling period from `cpu`, the share of a
+ * CPU that draining the sampled facts took lately. The drain's cost is
+ * about proportional to the facts sampled, so an over-budget share jumps
+ * at once to the period that meets the budget (one doubling per tune
+ * would let a sudden burst of load run unthrottled for several tunes).
+ * The round's fixed work (decay, stages) is left out: no sampling period
+ * changes it. Below half the budget the period halves, one step per tune. */
 static void tune_period(physics *p, double cpu)
 {
     int mode = atomic_load(&p->s.mode);
     uint32_t period = atomic_load(&p->s.period);
     double budget = p->db->opts.physics_cpu_budget;
 
-    if (mode == WARP_PHYSICS_FULL)
+    if (mode == WARP_PHYSICS_FULL) {
         period = 1;
-    else if (cpu > budget && period < PERIOD_MAX)
-        period *= 2;
-    else if (cpu < budget / 2 && period > 1)
+    } else if (cpu > budget) {
+        for (; cpu > budget && period < PERIOD_MAX; cpu /= 2)
+            period *= 2;
+    } else if (cpu < budget / 2 && period > 1) {
         period /= 2;
+    }
     atomic_store(&p->s.period, period);
 }
 
@@ -456,7 +466,8 @@ static void *physics_main(void *arg)
 {
     physics *p = arg;
     uint64_t last_round = clock_mono_ms(), last_entropy = last_round;
-    double cpu_at_round = thread_cpu_s();
+    double cpu_at_round = thread_cpu_s(), drain_cpu = 0;
+    uint64_t last_tune = last_round;
 
     /* this thread's own writes (learned edges) are not observed: it is
      * registered for the store with no ring */
@@ -480,8 +491,17 @@ static void *physics_main(void *arg)
         if (atomic_load(&p->s.mode) == WARP_PHYSICS_OFF)
             continue;
 
+        double t0 = thread_cpu_s();
         drain(p);
+        drain_cpu += thread_cpu_s() - t0;
         uint64_t now = clock_mono_ms();
+        if (now - last_tune >= PHYS_TUNE_MS) {
+            pthread_mutex_lock(&p->wake_lock); /* vs warp_physics_set() */
+            tune_period(p, drain_cpu * 1000.0 / (double)(now - last_tune));
+            pthread_mutex_unlock(&p->wake_lock);
+            drain_cpu = 0;
+            last_tune = now;
+        }
         if (now - last_round >= p->db->opts.physics_update_interval) {
             double cpu_now = thread_cpu_s();
             double secs = (double)(now - last_round) / 1000.0;
@@ -495,7 +515,6 @@ static void *physics_main(void *arg)
             p->cpu_last = (cpu_now - cpu_at_round) / secs;
             p->cpu_total += cpu_now - cpu_at_round;
             p->rounds++;
-            tune_period(p, p->cpu_last);
             pthread_mutex_unlock(&p->lock);
             entangle_round(p->db); /* writes to the store: no lock held */
             last_round = now;

@@ -210,6 +210,12 @@ def group_commands():
         check(r.incrbyfloat("f", "10.5") == 10.5 and
               r.incrbyfloat("f", "0.1") == 10.6 and r.get("f") == b"10.6",
               "INCRBYFLOAT formats like Redis")
+        r.set("lim", str(-2**63 + 1))
+        check(r.decr("lim") == -2**63 and r.incrby("lim", 2**63 - 1) == -1 and
+              r.incrby("lim", 2**63 - 1) == 2**63 - 2 and
+              r.incr("lim") == 2**63 - 1 and r.incr("z0") == 1 and
+              r.decrby("z0", 1) == 0,
+              "integer replies at the int64 limits, and 0")
         r.set("n", str(2**63 - 1))
         try:
             r.incr("n")
