@@ -835,6 +835,7 @@ int warp_unentangle(warp_db *db, const void *primary, size_t plen,
 
 #define QG_LOOKUPS 48 /* lookups held on the stack */
 #define QG_CANDS   32 /* candidates held on the stack */
+_Static_assert(QG_CANDS >= ENT_RULE_KEYS, "the rule partners fit c_stack");
 
 /* The keys a quantum get looks up, run through the batch-get pipeline. */
 typedef struct lookups {
@@ -1250,12 +1251,24 @@ static int qget_first_pass(qget *q, size_t nrule, size_t max,
     int rc = WARP_OK;
 
     db_prefetch_items(q->db, m, L->h, L->sl, live);
-    for (size_t i = 0; rc == WARP_OK && i < nrule; i++)
-        rc = cand_add(q, q->rk[i].key, q->rk[i].len, ENT_RULE_STRENGTH,
-                      WARP_EDGE_RULE, (int32_t)(2 + i));
-    if (rc == WARP_OK && q->partners && (q->skip & 2u)) {
-        cand_select(q, max, min_strength);
+    if (q->partners && (q->skip & 2u)) {
+        /* no stored list: the rule partners are all there is, of equal
+         * strength, distinct and not the key (rules_partners()), so
+         * cand_select() would keep the first `max` of them, or none */
+        size_t n = ENT_RULE_STRENGTH >= min_strength ? nrule : 0;
+        q->nc = n < max ? n : max;
+        for (size_t i = 0; i < q->nc; i++)
+            q->c[i] = (cand){(const unsigned char *)q->rk[i].key,
+                             q->rk[i].len,
+                             ENT_RULE_STRENGTH,
+                             WARP_EDGE_RULE,
+                             (uint32_t)i,
+                             (int32_t)(2 + i)};
         q->selected = true;
+    } else {
+        for (size_t i = 0; rc == WARP_OK && i < nrule; i++)
+            rc = cand_add(q, q->rk[i].key, q->rk[i].len, ENT_RULE_STRENGTH,
+                          WARP_EDGE_RULE, (int32_t)(2 + i));
     }
     db_find_group(q->db, m, L->key, L->klen, L->h, L->sl,
                   live | DB_FIND_PREFETCHED | DB_FIND_ITEMS, L->it);

@@ -114,6 +114,49 @@ static int parse_rule(const char *s, const char *end, rule *out)
     return 0;
 }
 
+/* Append pattern `p` to the expansion being built, unless it spells the
+ * key or is already there. A key that matches typed pattern `self` alone
+ * is spelled by `self` if its suffix is empty (the id is the key's bytes
+ * after its first ':', suffix included), and by no other pattern: one
+ * that did would match the key too. */
+static void expansion_add(rules *r, uint16_t self, uint16_t p)
+{
+    uint16_t *e = &r->exp[r->exp_first[self]];
+
+    if (p == self && r->pat[self].suf_len == 0)
+        return;
+    for (uint32_t i = 0; i < r->exp_n[self]; i++)
+        if (e[i] == p)
+            return;
+    e[r->exp_n[self]++] = p;
+}
+
+/* exp_*: each pattern's partner patterns, in the order rules_partners()
+ * gives them (rule by rule: a source's targets, or a target's source). */
+static void index_expansions(rules *r)
+{
+    uint32_t used = 0;
+
+    for (uint16_t p = 0; p < r->npat; p++) {
+        const rule_pattern *pp = &r->pat[p];
+        r->pat_same_id[p] =
+            pp->typed && pp->suf_len == 0 && !memchr(pp->pre, '{', pp->pre_len);
+        r->exp_first[p] = (uint16_t)used;
+        r->exp_n[p] = 0;
+        for (uint32_t ri = 0; ri < r->n; ri++) {
+            bool dst = false;
+            for (uint32_t d = 0; d < r->r[ri].ndst; d++)
+                dst = dst || r->dst_pat[ri][d] == p;
+            if (r->src_pat[ri] == p)
+                for (uint32_t d = 0; d < r->r[ri].ndst; d++)
+                    expansion_add(r, p, r->dst_pat[ri][d]);
+            else if (dst)
+                expansion_add(r, p, r->src_pat[ri]);
+        }
+        used += r->exp_n[p];
+    }
+}
+
 int rules_parse(const char *spec, rules *out)
 {
     const char *s = spec, *end = spec + strlen(spec);
@@ -128,12 +171,16 @@ int rules_parse(const char *spec, rules *out)
                 return -1;
             uint32_t ri = out->n++;
             rule *r = &out->r[ri];
-            index_use(out, index_pattern(out, &r->src), ri, RULES_TARGETS);
-            for (uint32_t i = 0; i < r->ndst; i++)
-                index_use(out, index_pattern(out, &r->dst[i]), ri, i);
+            out->src_pat[ri] = index_pattern(out, &r->src);
+            index_use(out, out->src_pat[ri], ri, RULES_TARGETS);
+            for (uint32_t i = 0; i < r->ndst; i++) {
+                out->dst_pat[ri][i] = index_pattern(out, &r->dst[i]);
+                index_use(out, out->dst_pat[ri][i], ri, i);
+            }
         }
         s = stop + 1;
     }
+    index_expansions(out);
     return 0;
 }
 
@@ -195,21 +242,12 @@ static bool pattern_match(const rule_pattern *p, const unsigned char *k,
            bytes_eq(k + klen - p->suf_len, p->suf, p->suf_len);
 }
 
-/* Append pattern `p` with its `*` replaced by `id` to the partners, unless
- * it is the key itself, a repeat, or does not fit. */
-static size_t add_partner(const rule_pattern *p, const unsigned char *id,
-                          size_t id_len, const void *key, size_t klen,
-                          char *buf, size_t cap, size_t *used, rule_key *out,
-                          size_t n, size_t max, bool *more)
+/* Write pattern `p` with its `*` replaced by `id` at dst, which has
+ * room for it (`room` bytes); returns its length. */
+static size_t spell(const rule_pattern *p, const unsigned char *id,
+                    size_t id_len, char *dst, size_t room)
 {
-    size_t len = (size_t)p->pre_len + id_len + p->suf_len;
-    char *dst = buf + *used;
-
-    if (n == max || cap - *used < len) {
-        *more = true;
-        return n;
-    }
-    if (cap - *used >= 2 * (size_t)RULES_PAT_MAX + id_len) {
+    if (room >= 2 * (size_t)RULES_PAT_MAX + id_len) {
         /* whole pattern buffers: fixed-size copies, no calls; the bytes
          * past the partner are overwritten by the next one */
         memcpy(dst, p->pre, RULES_PAT_MAX);
@@ -220,16 +258,66 @@ static size_t add_partner(const rule_pattern *p, const unsigned char *id,
         memcpy(dst + p->pre_len, id, id_len);
         memcpy(dst + p->pre_len + id_len, p->suf, p->suf_len);
     }
-    if (len == klen && bytes_eq(dst, key, len))
-        return n;
+    return (size_t)p->pre_len + id_len + p->suf_len;
+}
+
+/* Whether pattern `p` with its `*` replaced by `id` spells `s`. */
+static bool spells(const rule_pattern *p, const unsigned char *id,
+                   size_t id_len, const char *s, size_t len)
+{
+    return len == (size_t)p->pre_len + id_len + p->suf_len &&
+           bytes_eq(s, p->pre, p->pre_len) &&
+           bytes_eq(s + p->pre_len, id, id_len) &&
+           bytes_eq(s + p->pre_len + id_len, p->suf, p->suf_len);
+}
+
+/* Append pattern `pi` with its `*` replaced by `id` to out[*n], its bytes
+ * at buf + *used; false if it does not fit `max` keys or `cap` bytes. */
+static inline bool append_partner(const rules *r, uint16_t pi,
+                                  const unsigned char *id, size_t id_len,
+                                  char *buf, size_t cap, size_t *used,
+                                  rule_key *out, size_t *n, size_t max)
+{
+    const rule_pattern *p = &r->pat[pi];
+    size_t len = (size_t)p->pre_len + id_len + p->suf_len;
+
+    if (*n == max || cap - *used < len)
+        return false;
+    out[(*n)++] = (rule_key){buf + *used, len, r->pat_same_id[pi]};
+    *used += spell(p, id, id_len, buf + *used, cap - *used);
+    return true;
+}
+
+/* Whether pattern `pi` with its `*` replaced by `id` spells the key or one
+ * of out[0 .. n). */
+static bool spells_any(const rules *r, uint16_t pi, const unsigned char *id,
+                       size_t id_len, const void *key, size_t klen,
+                       const rule_key *out, size_t n)
+{
+    const rule_pattern *p = &r->pat[pi];
+
+    if (spells(p, id, id_len, key, klen))
+        return true;
     for (size_t i = 0; i < n; i++)
-        if (out[i].len == len && bytes_eq(out[i].key, dst, len))
-            return n;
-    out[n] = (rule_key){dst, len,
-                        p->typed && p->suf_len == 0 &&
-                            !memchr(p->pre, '{', p->pre_len)};
-    *used += len;
-    return n + 1;
+        if (spells(p, id, id_len, out[i].key, out[i].len))
+            return true;
+    return false;
+}
+
+/* The one typed pattern `key` matches, or -1 if none or several do. */
+static int only_match(const rules *r, const unsigned char *k, size_t klen,
+                      size_t plen)
+{
+    int only = -1;
+
+    for (uint16_t i = r->bucket[bucket_of(k, plen)]; i != UINT16_MAX;
+         i = r->pat_next[i])
+        if (pattern_match(&r->pat[i], k, klen, plen)) {
+            if (only >= 0)
+                return -1;
+            only = i;
+        }
+    return only;
 }
 
 /* The uses of the patterns `key` matches, as rule << 8 | target (0xff:
@@ -273,30 +361,39 @@ size_t rules_partners(const rules *r, const void *key, size_t klen, char *buf,
     const unsigned char *k = key;
     const unsigned char *colon = klen ? memchr(k, ':', klen) : NULL;
     uint16_t use[RULES_MAX * (RULES_TARGETS + 1)];
-    size_t n = 0, used = 0, nuse;
-    bool dummy = false;
+    size_t n = 0, used = 0;
+    bool dummy;
 
-    if (!more)
-        more = &dummy;
+    more = more ? more : &dummy;
     *more = false;
     if (!colon || klen < 2)
         return 0;
     const unsigned char *id = colon + 1;
     size_t plen = (size_t)(id - k), id_len = klen - plen;
-    nuse = matching_uses(r, k, klen, plen, use);
+    int only = r->nodd ? -1 : only_match(r, k, klen, plen);
+    if (only >= 0) { /* the common case: the precomputed expansion */
+        const uint16_t *e = &r->exp[r->exp_first[only]];
+        for (uint32_t i = 0; i < r->exp_n[only]; i++)
+            if (!append_partner(r, e[i], id, id_len, buf, cap, &used, out, &n,
+                                max))
+                *more = true;
+        return n;
+    }
+    size_t nuse = matching_uses(r, k, klen, plen, use);
     for (size_t i = 0; i < nuse; i++) {
-        const rule *ru = &r->r[use[i] >> 8];
+        uint32_t ri = use[i] >> 8, ndst = r->r[ri].ndst;
         bool src = false;
         size_t j = i;
-        for (; j < nuse && (use[j] >> 8) == (use[i] >> 8); j++)
+        for (; j < nuse && (use[j] >> 8) == ri; j++)
             src = src || (use[j] & 0xff) == 0xff;
-        if (src) /* the key is the rule's source: its targets */
-            for (uint32_t d = 0; d < ru->ndst; d++)
-                n = add_partner(&ru->dst[d], id, id_len, key, klen, buf, cap,
-                                &used, out, n, max, more);
-        else /* one of its targets: its source */
-            n = add_partner(&ru->src, id, id_len, key, klen, buf, cap, &used,
-                            out, n, max, more);
+        /* the key is the rule's source: its targets; else its source */
+        for (uint32_t d = 0; d < (src ? ndst : 1); d++) {
+            uint16_t pi = src ? r->dst_pat[ri][d] : r->src_pat[ri];
+            if (!spells_any(r, pi, id, id_len, key, klen, out, n) &&
+                !append_partner(r, pi, id, id_len, buf, cap, &used, out, &n,
+                                max))
+                *more = true;
+        }
         i = j - 1;
     }
     return n;

@@ -36,10 +36,11 @@
     "article:*->author:*,categories:*,related:*"
 
 typedef struct rule_pattern {
-    char pre[RULES_PAT_MAX], suf[RULES_PAT_MAX];
-    uint8_t pre_len, suf_len;
+    uint8_t pre_len;
+    uint8_t suf_len;
     bool typed; /* pre is "type:", one ':' at its end: a key can match only
                  * if its bytes up to its first ':' are pre */
+    char pre[RULES_PAT_MAX], suf[RULES_PAT_MAX];
 } rule_pattern;
 
 typedef struct rule {
@@ -71,6 +72,17 @@ typedef struct rules {
     uint8_t use_rule[RULES_MAX * (RULES_TARGETS + 1)];
     uint8_t use_dst[RULES_MAX * (RULES_TARGETS + 1)];
     uint32_t nuse;
+    /* the partners of a key that matches pattern i and no other, as
+     * pattern indices in rules_partners()' order, without i itself and
+     * repeats: exp[exp_first[i] .. exp_first[i] + exp_n[i]). Exact only
+     * when every pattern is typed (nodd == 0): then distinct patterns
+     * make distinct keys of one id, and none makes the key itself */
+    uint16_t exp_first[RULES_MAX * (RULES_TARGETS + 1)];
+    uint8_t exp_n[RULES_MAX * (RULES_TARGETS + 1)];
+    uint16_t exp[RULES_MAX * RULES_TARGETS * 2];
+    bool pat_same_id[RULES_MAX * (RULES_TARGETS + 1)]; /* rule_key.same_id */
+    uint16_t src_pat[RULES_MAX];                /* rule r's source pattern */
+    uint16_t dst_pat[RULES_MAX][RULES_TARGETS]; /* and its targets' */
 } rules;
 
 /* Parse `spec` into *out. Returns 0, or -1 for a malformed spec (*out is
