@@ -39,9 +39,7 @@ keys verified. Exit status 0 if every check passed.
 import argparse
 import os
 import random
-import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -51,22 +49,15 @@ import zlib
 
 import redis
 
+import warptest
+from warptest import fail, failures
+
 WRITERS = 8
 OBSERVERS = 3
 KEYS_PER_WRITER = 250
 GROUPS_PER_WRITER = 25
 SHORT_PX = (800, 4000)  # ms
 MARGIN = 0.5  # s of slack around an expiry deadline
-
-failures = []
-flock = threading.Lock()
-
-
-def fail(what):
-    with flock:
-        failures.append(what)
-    print(f"FAIL: {what}", file=sys.stderr, flush=True)
-
 
 def make_value(key, ver):
     body = f"{key}|{ver}|" + "x" * (ver % 97)
@@ -83,56 +74,24 @@ def value_ok(key, v):
             crc == f"{zlib.crc32(body.encode()):08x}")
 
 
-class Server:
+class Server(warptest.Warpd):
+    """warpd as the chaos runs it, restarted on one data directory."""
+
     def __init__(self, warpd, dir, tmp):
-        self.warpd, self.dir, self.tmp = warpd, dir, tmp
-        self.proc = None
-        self.port = None
+        super().__init__([warpd, "--port", "0", "--dir", dir, "--threads",
+                          "2", "--fsync", "always", "--shards", "8",
+                          "--wal-segment-size", "64k", "--physics", "full",
+                          "--hz", "50"])
+        self.dir, self.tmp = dir, tmp
         self.starts = 0
 
     def start(self):
         self.starts += 1
-        self.log = os.path.join(self.tmp, f"warpd.{self.starts}.log")
-        self.logf = open(self.log, "w+")
-        cmd = [self.warpd, "--port", "0", "--dir", self.dir, "--threads", "2",
-               "--fsync", "always", "--shards", "8", "--wal-segment-size",
-               "64k", "--physics", "full", "--hz", "50"]
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf)
-        deadline = time.time() + 120
-        while time.time() < deadline:
-            m = re.search(r"listening on [^,]*:(\d+),", self.text())
-            if m:
-                self.port = int(m.group(1))
-                return
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        self.kill()
-        raise RuntimeError("warpd did not start:\n" + self.text()[-3000:])
-
-    def text(self):
-        with open(self.log) as f:
-            return f.read()
+        super().start(os.path.join(self.tmp, f"warpd.{self.starts}.log"),
+                      timeout=120, tail=3000)
 
     def client(self):
-        return redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=60)
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-        if self.proc:
-            self.proc.wait()
-            self.logf.close()
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.logf.close()
-        return rc
+        return super().client(socket_timeout=60)
 
 
 class Writer:

@@ -22,7 +22,6 @@ import argparse
 import os
 import re
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -31,13 +30,8 @@ import time
 
 import redis
 
-failures = []
-
-
-def check(cond, what):
-    if not cond:
-        failures.append(what)
-        print(f"FAIL: {what}", file=sys.stderr, flush=True)
+import warptest
+from warptest import check, failures
 
 
 def free_port():
@@ -59,39 +53,24 @@ def wait_port(port, proc, what, timeout=60):
     raise RuntimeError(f"{what} does not listen on {port}")
 
 
-class Node:
+class Node(warptest.Warpd):
+    """One of the warpd nodes; r is a client of it."""
+
     def __init__(self, warpd, tmp, i):
         self.dir = os.path.join(tmp, f"node{i}")
-        self.logpath = os.path.join(tmp, f"node{i}.log")
-        self.log = open(self.logpath, "w+")
-        self.proc = subprocess.Popen(
-            [warpd, "--port", "0", "--dir", self.dir, "--threads", "1"],
-            stdout=self.log, stderr=self.log)
-        deadline = time.time() + 60
-        self.port = None
-        while time.time() < deadline and self.port is None:
-            with open(self.logpath) as f:
-                m = re.search(r"listening on [^,]*:(\d+),", f.read())
-            if m:
-                self.port = int(m.group(1))
-            elif self.proc.poll() is not None:
-                break
-            else:
-                time.sleep(0.02)
-        if self.port is None:
-            raise RuntimeError(f"warpd node {i} did not start")
-        self.r = redis.Redis(port=self.port, socket_timeout=30)
+        super().__init__([warpd, "--port", "0", "--dir", self.dir,
+                          "--threads", "1"])
+        try:
+            self.start(os.path.join(tmp, f"node{i}.log"))
+        except RuntimeError:
+            raise RuntimeError(f"warpd node {i} did not start") from None
+        self.r = self.client()
 
     def stop(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                rc = self.proc.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                rc = self.proc.wait()
+        running = self.proc.poll() is None
+        rc = super().stop(timeout=60)
+        if running:
             check(rc == 0, f"warpd on {self.port} exits 0 on SIGTERM ({rc})")
-        self.log.close()
 
 
 def start_proxy(tmp, nodes):

@@ -25,7 +25,6 @@ import re
 import resource
 import selectors
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -35,65 +34,28 @@ import time
 
 import redis
 
+import warptest
+from warptest import begin, check, failures, recv_until, resp
+
 WARPD = None
 TMP = None
-failures = []
-current = ""
 SKIP = 77
-
-
-def check(cond, what):
-    if cond:
-        return
-    failures.append(f"{current}: {what}")
-    print(f"FAIL: {current}: {what}", file=sys.stderr, flush=True)
-
-
-def begin(name):
-    global current
-    current = name
-    print(f"--- {name}", flush=True)
+warptest.current = ""  # failures are named after their group: begin()
 
 
 def figure(text):
     print(f"figure: {text}", flush=True)
 
 
-class Server:
+class Server(warptest.Warpd):
     """A warpd process on a free loopback port (the port comes from the
     "listening on" log line)."""
 
     def __init__(self, *args, dir=None, cwd=None, port="0", env=None):
         self.dir = dir or tempfile.mkdtemp(dir=TMP, prefix="data.")
-        self.log = os.path.join(TMP, f"warpd.{time.time_ns()}.log")
-        self.logf = open(self.log, "w+")
-        cmd = [WARPD, "--port", port, "--dir", self.dir, *args]
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf,
-                                     cwd=cwd, env=env)
-        deadline = time.time() + 60
-        self.port = None
-        while time.time() < deadline:
-            m = re.search(r"listening on ([^,]*):(\d+),", self.text())
-            if m:
-                self.addr, self.port = m.group(1), int(m.group(2))
-                break
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        if self.port is None:
-            self.kill()
-            raise RuntimeError("warpd did not start:\n" + self.text())
-
-    def text(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def client(self, **kw):
-        return redis.Redis(host="127.0.0.1", port=self.port,
-                           socket_timeout=30, **kw)
-
-    def sock(self):
-        return socket.create_connection(("127.0.0.1", self.port), timeout=30)
+        super().__init__([WARPD, "--port", port, "--dir", self.dir, *args],
+                         cwd=cwd, env=env)
+        self.start(os.path.join(TMP, f"warpd.{time.time_ns()}.log"))
 
     def status(self, field):
         """A /proc/PID/status field in kB (VmRSS, VmHWM)."""
@@ -101,32 +63,8 @@ class Server:
             m = re.search(rf"^{field}:\s+(\d+) kB", f.read(), re.M)
         return int(m.group(1))
 
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-        self.proc.wait()
-        self.logf.close()
-
     def stop_ok(self):
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rc = self.proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-        self.logf.close()
-        check(rc == 0, f"warpd exits 0 on SIGTERM (got {rc}); log:\n"
-              + self.text()[-2000:])
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        if exc[0] is None:
-            self.stop_ok()
-        else:
-            self.kill()
+        super().stop_ok(tail=2000)
 
 
 def raw(s, data, want=1, timeout=10):
@@ -134,16 +72,7 @@ def raw(s, data, want=1, timeout=10):
     s.settimeout(timeout)
     if data:
         s.sendall(data)
-    buf = b""
-    try:
-        while buf.count(b"\r\n") < want:
-            b = s.recv(65536)
-            if not b:
-                break
-            buf += b
-    except socket.timeout:
-        pass
-    return buf
+    return recv_until(s, lambda buf: buf.count(b"\r\n") >= want, timeout)
 
 
 def healthy(srv):
@@ -202,9 +131,7 @@ def group_security():
                   ["HELLO", "3", "AUTH", "default", "wrong"]]
         s = srv.sock()
         for p in probes:
-            frame = f"*{len(p)}\r\n".encode() + b"".join(
-                f"${len(a)}\r\n{a}\r\n".encode() for a in p)
-            rep = raw(s, frame)
+            rep = raw(s, resp(*p))
             text = rep.decode(errors="replace")
             check(rep.startswith(b"-"), f"{' '.join(p)} before AUTH is an "
                   f"error, not {text[:80]!r}")
@@ -216,12 +143,11 @@ def group_security():
               "an inline command before AUTH gets NOAUTH")
         s.close()
         s = srv.sock()
-        check(raw(s, f"*2\r\n$4\r\nAUTH\r\n${len(pw)}\r\n{pw}\r\n"
-                  .encode()) == b"+OK\r\n", "AUTH with the password works")
-        check(raw(s, b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (
-            len(secret_key), secret_key.encode()), 2)
-            == b"$%d\r\n%s\r\n" % (len(secret_val), secret_val.encode()),
-            "after AUTH the key reads")
+        check(raw(s, resp("AUTH", pw)) == b"+OK\r\n",
+              "AUTH with the password works")
+        check(raw(s, resp("GET", secret_key), 2)
+              == b"$%d\r\n%s\r\n" % (len(secret_val), secret_val.encode()),
+              "after AUTH the key reads")
         s.close()
 
     begin("no command reaches a file outside the data directory")
@@ -306,8 +232,7 @@ def many_clients(port, n):
         socks.append(s)
     for i, s in enumerate(socks):
         k, v = f"client:{i}", f"value-{i}"
-        s.send(f"*3\r\n$3\r\nSET\r\n${len(k)}\r\n{k}\r\n${len(v)}\r\n{v}\r\n"
-               f"*2\r\n$3\r\nGET\r\n${len(k)}\r\n{k}\r\n".encode())
+        s.send(resp("SET", k, v) + resp("GET", k))
         sel.register(s, selectors.EVENT_READ, i)
     got = {i: b"" for i in range(n)}
     ok = 0
@@ -343,7 +268,7 @@ def slow_reader(port, big, stop, counter):
     """Pipeline GETs of a big value forever, never reading a reply."""
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     s.settimeout(0.5)
-    frame = b"*2\r\n$3\r\nGET\r\n$%d\r\n%s\r\n" % (len(big), big.encode()) * 64
+    frame = resp("GET", big) * 64
     try:
         while not stop.is_set():
             try:

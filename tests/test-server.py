@@ -29,63 +29,28 @@ import time
 
 import redis
 
+import warptest
+from warptest import begin, check, failures, recv_until, resp
+
 WARPD = WARP = None
 TMP = None
-failures = []
-current = ""
 SLOW = os.environ.get("WARPD_TEST_SLOW", "1")  # sanitizer trees are slower
+warptest.current = ""  # failures are named after their group: begin()
 
 
-def check(cond, what):
-    if cond:
-        return
-    failures.append(f"{current}: {what}")
-    print(f"FAIL: {current}: {what}", file=sys.stderr, flush=True)
-
-
-def begin(name):
-    global current
-    current = name
-    print(f"--- {name}", flush=True)
-
-
-class Server:
+class Server(warptest.Warpd):
     """A warpd process on a free loopback port."""
 
     def __init__(self, *args, dir=None, threads=2):
         self.dir = dir or tempfile.mkdtemp(dir=TMP, prefix="data.")
-        self.log = os.path.join(TMP, f"warpd.{os.getpid()}.{time.time_ns()}.log")
-        cmd = [WARPD, "--port", "0", "--dir", self.dir, "--threads",
-               str(threads), *args]
-        self.logf = open(self.log, "w+")
-        self.proc = subprocess.Popen(cmd, stdout=self.logf, stderr=self.logf)
-        deadline = time.time() + 60
-        self.port = None
-        while time.time() < deadline:
-            m = re.search(r"listening on [^,]*:(\d+),", self.text())
-            if m:
-                self.port = int(m.group(1))
-                break
-            if self.proc.poll() is not None:
-                break
-            time.sleep(0.02)
-        if self.port is None:
-            self.proc.kill()
-            self.proc.wait()
-            raise RuntimeError("warpd did not start:\n" + self.text())
-
-    def text(self):
-        with open(self.log) as f:
-            return f.read()
-
-    def client(self, **kw):
-        return redis.Redis(host="127.0.0.1", port=self.port,
-                           socket_timeout=30, **kw)
+        super().__init__([WARPD, "--port", "0", "--dir", self.dir,
+                          "--threads", str(threads), *args])
+        self.start(os.path.join(
+            TMP, f"warpd.{os.getpid()}.{time.time_ns()}.log"))
 
     def sock(self):
-        s = socket.create_connection(("127.0.0.1", self.port), timeout=30)
-        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return s
+        """A raw connection; each write leaves at once (TCP_NODELAY)."""
+        return super().sock(nodelay=True)
 
     def cli(self, *args, input=None):
         r = subprocess.run(["redis-cli", "-p", str(self.port), *args],
@@ -94,49 +59,18 @@ class Server:
 
     def stop(self, sig=signal.SIGTERM):
         """Stop it; returns the exit status (0 expected for SIGTERM)."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(sig)
-        try:
-            rc = self.proc.wait(timeout=120)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rc = self.proc.wait()
-            check(False, "warpd did not stop within 120 s")
-        self.logf.close()
+        rc = super().stop(sig)
+        check(not self.hung, "warpd did not stop within 120 s")
         return rc
-
-    def stop_ok(self):
-        rc = self.stop()
-        check(rc == 0, f"warpd exits 0 on SIGTERM (got {rc}); log:\n"
-              + self.text()[-3000:])
-
-    def __enter__(self):
-        return self
 
     def __exit__(self, *exc):
         if self.proc.poll() is None:
             if exc[0] is None:
                 self.stop_ok()
             else:
-                self.proc.kill()
-                self.proc.wait()
+                self.kill()
                 print("warpd log (tail):\n" + self.text()[-4000:],
                       file=sys.stderr)
-
-
-def recv_until(s, pred, limit=60):
-    """Read from s until pred(data) holds or EOF; returns the bytes."""
-    data = b""
-    s.settimeout(limit)
-    while not pred(data):
-        try:
-            chunk = s.recv(1 << 16)
-        except (socket.timeout, ConnectionResetError):
-            break
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def closed(s, limit=10):
@@ -151,14 +85,6 @@ def closed(s, limit=10):
         return True
     except socket.timeout:
         return False
-
-
-def resp(*args):
-    out = [f"*{len(args)}\r\n".encode()]
-    for a in args:
-        a = a if isinstance(a, bytes) else str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
 
 
 # --------------------------------------------------------------------------
@@ -1351,7 +1277,7 @@ def main():
             except Exception as e:  # noqa: BLE001
                 import traceback
                 traceback.print_exc()
-                failures.append(f"{g}: {current}: exception {e!r}")
+                failures.append(f"{g}: {warptest.current}: exception {e!r}")
     finally:
         shutil.rmtree(TMP, ignore_errors=True)
     if failures:
