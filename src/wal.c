@@ -49,6 +49,15 @@
  *   process crash loses nothing in any fsync mode; the kernel writes the
  *   pages back. Many records reach the disk in one fdatasync. The length is
  *   stored last, after the checksum.
+ *   Page faults stay off the write path, which holds the shard lock: the
+ *   background thread readies the next segment with its pages faulted in
+ *   (wal_prepare()), and each append that enters a new WAL_AHEAD-byte
+ *   chunk faults in the chunk after it with one madvise(). The second is
+ *   needed because the kernel's flusher writes back pages faulted in ahead
+ *   of use and write-protects them, and each write to such a page faults
+ *   again: about 28% of the pages in the complex benchmark at 2 threads
+ *   (27,795 faults in 1.8 s; 641 with the madvise). Neither is done with
+ *   fsync=always, whose group commits would write the zeros.
  *
  * RECOVERY
  *   A last segment that is empty or all zeros was created but never
@@ -93,7 +102,8 @@
 
 static const char seg_magic[8] = {'W', 'A', 'R', 'P', 'W', 'A', 'L', '1'};
 #define WAL_VERSION     2
-#define WAL_VERSION_MIN 1 /* the oldest still read */
+#define WAL_VERSION_MIN 1           /* the oldest still read */
+#define WAL_AHEAD       (64u << 10) /* bytes faulted in ahead of the writer */
 
 static inline uint64_t align8(uint64_t n)
 {
@@ -518,6 +528,26 @@ static void record_appended(wal *w, uint64_t len)
     atomic_fetch_add_explicit(&w->appended, align8(len), memory_order_relaxed);
 }
 
+/* After an append of `len` bytes: if it entered a new WAL_AHEAD chunk,
+ * fault in the next one, so that the appends to it take no page fault
+ * (WRITING, above). */
+static void fault_ahead(wal *w, uint64_t len)
+{
+#ifdef MADV_POPULATE_WRITE
+    uint64_t chunk = w->off / WAL_AHEAD, next = (chunk + 1) * WAL_AHEAD;
+
+    /* not for fsync=always: its group commits would write the chunk's
+     * zeros (see wal_prepare()) */
+    if (w->sync_mode != WAL_SYNC_NOW &&
+        (w->off - align8(len)) / WAL_AHEAD != chunk &&
+        next + WAL_AHEAD <= w->map_len)
+        (void)madvise(w->map + next, WAL_AHEAD, MADV_POPULATE_WRITE);
+#else
+    (void)w;
+    (void)len;
+#endif
+}
+
 int wal_append(wal *w, uint8_t op, uint8_t hints, const void *key,
                uint32_t klen, const void *val, uint32_t vlen)
 {
@@ -553,6 +583,7 @@ int wal_append(wal *w, uint8_t op, uint8_t hints, const void *key,
         memcpy(p + WAL_REC_HEADER + klen, val, vlen);
     memcpy(p, h, 4); /* the length last */
     record_appended(w, len);
+    fault_ahead(w, len);
     return WARP_OK;
 }
 
