@@ -142,7 +142,7 @@ typedef struct wd_config {
     _Atomic uint64_t max_multibulk_len;
     _Atomic uint64_t client_query_buffer_limit;
     _Atomic uint64_t client_output_buffer_limit;
-    _Atomic uint64_t hz; /* active expiry cycles per second */
+    _Atomic uint64_t hz;        /* active expiry cycles per second */
     _Atomic uint64_t busy_poll; /* µs a loop polls on after its last event */
     int tcp_backlog;
     char *logfile; /* "" : stderr */
