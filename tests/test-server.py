@@ -91,6 +91,13 @@ def closed(s, limit=10):
 # commands: the command set through redis-py and redis-cli
 # --------------------------------------------------------------------------
 
+def proc_cpu_s(pid):
+    """The CPU time (user + system) process pid has used, in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def group_commands():
     with Server() as srv:
         r = srv.client()
@@ -242,6 +249,21 @@ def group_commands():
               "CONFIG SET maxmemory")
         r.config_set("maxmemory", "0")
         check("fsync" in r.config_get("fsync"), "CONFIG GET engine option")
+        # busy-poll: the loops poll on only briefly after activity, so an
+        # idle server burns no CPU; 0 turns it off, and requests still work
+        check(r.config_get("busy-poll") == {"busy-poll": "50"},
+              "busy-poll defaults to 50 µs")
+        for _ in range(200):
+            r.ping()
+        time.sleep(0.2)
+        cpu0 = proc_cpu_s(srv.proc.pid)
+        time.sleep(1.0)
+        idle = proc_cpu_s(srv.proc.pid) - cpu0
+        check(idle < 0.1, f"an idle warpd used {idle:.3f} s of CPU in 1 s")
+        check(r.config_set("busy-poll", "0") is True and r.ping() and
+              r.set("bp", "1") and r.get("bp") == b"1",
+              "CONFIG SET busy-poll 0, then requests")
+        r.config_set("busy-poll", "50")
         try:
             r.config_set("port", "1")
             check(False, "CONFIG SET port is refused")
