@@ -64,6 +64,7 @@ _Static_assert(WARP_SLOTS <= 1u << 14, "a slot fits in bits 1-14");
 #define FROM_HAND          UINT32_MAX
 #define STALE_PASSES       8    /* passes that move without freeing: give up */
 #define EPOCH_TRIES        64   /* yields epoch_flush() waits at most */
+#define GIVE_UP_WAITS      50   /* 1 ms waits for readers before WARP_EFULL */
 #define EXHAUSTED_RETRY_MS 1000 /* the demoter's retries once exhausted */
 #define COOL_ITEMS         4096 /* items a cooling tick looks at, about */
 #define COOL_SLOTS         (WARP_SLOTS / 10) /* at most: a sweep a second */
@@ -973,7 +974,26 @@ static uint64_t item_bytes(tier *t)
     return ts[0].bytes + ts[1].bytes + ts[2].bytes;
 }
 
-static void reclaim_all(tier *t);
+static bool reclaim_all(tier *t);
+
+/* Before giving up: whether `need` more bytes fit under `limit` once what
+ * earlier passes retired is freed. epoch_flush() waits a few yields for
+ * the readers inside a section; on a busy machine one descheduled inside
+ * its section outlasts them, and the bytes it still pins would make a
+ * write fail that fits. So wait for them here while some is pinned, up
+ * to GIVE_UP_WAITS ms: only the writes about to fail pay it. */
+static bool fits_after_reclaim(tier *t, size_t need, uint64_t limit)
+{
+    for (int i = 0;; i++) {
+        bool pinned = reclaim_all(t);
+        if (used(t->db) + need <= limit)
+            return true;
+        if (!pinned || i == GIVE_UP_WAITS)
+            return false;
+        struct timespec ms = {0, 1000000};
+        nanosleep(&ms, NULL);
+    }
+}
 
 /* Passes of `kind` from the shared hand until `used + need <= limit`.
  *
@@ -1007,7 +1027,9 @@ static bool pressure(tier *t, pass_kind kind, size_t need, uint64_t limit,
         }
         uint64_t ib = kind == PASS_EVICT ? item_bytes(t) : 0;
         if (kind == PASS_EVICT && ib < u && u - ib + need > limit)
-            return false; /* the index and tables alone take more */
+            /* the index and tables alone take more, unless retired
+             * items still counted in `used` are what takes it */
+            return fits_after_reclaim(t, need, limit);
         pass_result r;
         uint64_t moved =
             run_pass(t, kind, FROM_HAND, PASS_VISIT_MAX, locked, &r);
@@ -1015,6 +1037,8 @@ static bool pressure(tier *t, pass_kind kind, size_t need, uint64_t limit,
         idle = moved ? 0 : idle + r.slots;
         stale = r.freed ? 0 : stale + (moved != 0);
         if (idle >= WARP_SLOTS || stale >= STALE_PASSES) {
+            if (fits_after_reclaim(t, need, limit))
+                return true;
             if (kind == PASS_PRESSURE) {
                 atomic_store(&t->exhausted_ms, clock_mono_ms());
                 atomic_store(&t->exhausted, true);
@@ -1028,18 +1052,22 @@ static bool pressure(tier *t, pass_kind kind, size_t need, uint64_t limit,
 
 /* Free what every shard's limbo holds that no reader can see any more:
  * deletes and overwrites give their memory back lazily (shard.c), and
- * over budget it counts. */
-static void reclaim_all(tier *t)
+ * over budget it counts. Returns whether some is left, pinned by a
+ * reader still inside its epoch section. */
+static bool reclaim_all(tier *t)
 {
     warp_db *db = t->db;
+    bool left = false;
 
     epoch_flush();
     for (uint32_t i = 0; i < db->nshards; i++) {
         pthread_mutex_lock(&db->shards[i].lock);
         shard_reclaim(&db->shards[i]);
         shard_account(&db->shards[i], 0, 0, 0);
+        left = left || db->shards[i].limbo.count > 0;
         pthread_mutex_unlock(&db->shards[i].lock);
     }
+    return left;
 }
 
 int tier_admit_slow(warp_db *db, size_t need, bool recovering)

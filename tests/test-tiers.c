@@ -592,12 +592,22 @@ static void readers_see_exact_values_while_values_move(void **state)
         if (i % 300 == 0)
             assert_ok(warp_checkpoint(r.db));
     }
-    sleep_ms(200);
+    /* the readers go on while the demoter cools the values: at least
+     * 200 ms, and until it has moved some (on a loaded machine its first
+     * pass can come late; up to 10 s) */
+    warp_tier_metrics m;
+    for (int waited = 0;; waited += 20) {
+        sleep_ms(20);
+        m = tiers_of(r.db);
+        uint64_t moved = m.tiers[WARP_TIER_PHOTON_SPHERE].demotions +
+                         m.tiers[WARP_TIER_DEEP_CACHE].demotions;
+        if ((moved > 0 && waited >= 200) || waited >= 10000)
+            break;
+    }
     atomic_store(&r.stop, true);
     for (int i = 0; i < 2; i++)
         pthread_join(th[i], NULL);
     assert_true(atomic_load(&r.reads) > 0);
-    warp_tier_metrics m = tiers_of(r.db);
     assert_true(m.tiers[WARP_TIER_PHOTON_SPHERE].demotions +
                     m.tiers[WARP_TIER_DEEP_CACHE].demotions >
                 0);
