@@ -12,8 +12,12 @@
  *
  * A CLIENT'S LIFE
  *   readable -> read into qbuf -> parse and run every whole command
- *   (pipelining), appending replies to obuf in order -> write obuf. What
- *   the socket does not take waits for EPOLLOUT. When more than
+ *   (pipelining), appending replies to obuf in order -> at the end of the
+ *   loop's round (every client epoll_wait returned has run), write obuf:
+ *   the replies leave in a burst, as Redis writes them before it sleeps.
+ *   What the socket does not take waits for EPOLLOUT. After a round with
+ *   events the loop polls without sleeping for `busy-poll` µs, so that a
+ *   client's next request is read without a wake-up. When more than
  *   WARPD_OBUF_SOFT bytes of replies wait, the loop stops reading that
  *   client until they drain (a slow reader stalls only itself); replies
  *   beyond client-output-buffer-limit, or a query buffer beyond
