@@ -981,14 +981,17 @@ static bool reclaim_all(tier *t);
  * the readers inside a section; on a busy machine one descheduled inside
  * its section outlasts them, and the bytes it still pins would make a
  * write fail that fits. So wait for them here while some is pinned, up
- * to GIVE_UP_WAITS ms: only the writes about to fail pay it. */
-static bool fits_after_reclaim(tier *t, size_t need, uint64_t limit)
+ * to GIVE_UP_WAITS ms: only the writes about to fail pay it. Not in
+ * recovery (`patient` false): the other shards' replays are the readers
+ * then, and a replay over budget loads anyway. */
+static bool fits_after_reclaim(tier *t, size_t need, uint64_t limit,
+                               bool patient)
 {
     for (int i = 0;; i++) {
         bool pinned = reclaim_all(t);
         if (used(t->db) + need <= limit)
             return true;
-        if (!pinned || i == GIVE_UP_WAITS)
+        if (!pinned || !patient || i == GIVE_UP_WAITS)
             return false;
         struct timespec ms = {0, 1000000};
         nanosleep(&ms, NULL);
@@ -1029,7 +1032,7 @@ static bool pressure(tier *t, pass_kind kind, size_t need, uint64_t limit,
         if (kind == PASS_EVICT && ib < u && u - ib + need > limit)
             /* the index and tables alone take more, unless retired
              * items still counted in `used` are what takes it */
-            return fits_after_reclaim(t, need, limit);
+            return fits_after_reclaim(t, need, limit, !locked);
         pass_result r;
         uint64_t moved =
             run_pass(t, kind, FROM_HAND, PASS_VISIT_MAX, locked, &r);
@@ -1037,7 +1040,7 @@ static bool pressure(tier *t, pass_kind kind, size_t need, uint64_t limit,
         idle = moved ? 0 : idle + r.slots;
         stale = r.freed ? 0 : stale + (moved != 0);
         if (idle >= WARP_SLOTS || stale >= STALE_PASSES) {
-            if (fits_after_reclaim(t, need, limit))
+            if (fits_after_reclaim(t, need, limit, !locked))
                 return true;
             if (kind == PASS_PRESSURE) {
                 atomic_store(&t->exhausted_ms, clock_mono_ms());
