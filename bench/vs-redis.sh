@@ -91,6 +91,11 @@ pids+=($!)
 wait_ping "$rport"
 wait_ping "$wport"
 
+# requests P: the -n of a run at pipeline depth P
+requests() {
+    if [ "$1" = 16 ]; then echo "$N16"; else echo "$N1"; fi
+}
+
 # bench FILE N ARGS...: one redis-benchmark run (-c 50, -n N); its
 # requests/s is appended to FILE, its CSV goes to stderr.
 bench() {
@@ -111,8 +116,7 @@ median() {
 # Each test runs REPEAT times, alternating Redis and warpd, so that both
 # see the same machine (other load comes and goes); a row is the median.
 for p in 1 16; do
-    n=$N1
-    [ "$p" = 16 ] && n=$N16
+    n=$(requests "$p")
     for t in set get mset; do
         for _ in $(seq 1 "$REPEAT"); do
             echo "# redis $t -P $p" >&2
@@ -185,9 +189,7 @@ qrun() {
     local name=$1 port=$2 p=$3
     shift 3
     echo "# $name -P $p: $*" >&2
-    local n=$N1
-    [ "$p" = 16 ] && n=$N16
-    bench "$tmp/q.$name.$p" "$n" -p "$port" -r "$N_USERS" -P "$p" "$@"
+    bench "$tmp/q.$name.$p" "$(requests "$p")" -p "$port" -r "$N_USERS" -P "$p" "$@"
 }
 
 echo

@@ -175,6 +175,20 @@ static void addr_string(const struct sockaddr_storage *ss, char *out,
     snprintf(out, cap, "%s:%d", ip, port);
 }
 
+/* Put `c` on its loop's pending list (its replies are written at the end
+ * of the round: loop_main()), if it is not on it yet. */
+static void pending_add(wd_client *c)
+{
+    if (c->pending)
+        return;
+    c->pending = true;
+    c->pprev = NULL;
+    c->pnext = c->loop->pending;
+    if (c->pnext)
+        c->pnext->pprev = c;
+    c->loop->pending = c;
+}
+
 /* Take `c` off its loop's pending list, if it is on it. */
 static void pending_remove(wd_client *c)
 {
@@ -460,14 +474,7 @@ static void client_read(wd_client *c)
         return;
     }
     process_input(c);
-    if (!c->pending) { /* written after the round: see loop_main() */
-        c->pending = true;
-        c->pprev = NULL;
-        c->pnext = c->loop->pending;
-        if (c->pnext)
-            c->pnext->pprev = c;
-        c->loop->pending = c;
-    }
+    pending_add(c);
 }
 
 /* Write the replies of every client read this round. */

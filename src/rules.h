@@ -36,11 +36,10 @@
     "article:*->author:*,categories:*,related:*"
 
 typedef struct rule_pattern {
-    uint8_t pre_len;
-    uint8_t suf_len;
+    char pre[RULES_PAT_MAX], suf[RULES_PAT_MAX];
+    uint8_t pre_len, suf_len;
     bool typed; /* pre is "type:", one ':' at its end: a key can match only
                  * if its bytes up to its first ':' are pre */
-    char pre[RULES_PAT_MAX], suf[RULES_PAT_MAX];
 } rule_pattern;
 
 typedef struct rule {
@@ -73,10 +72,11 @@ typedef struct rules {
     uint8_t use_dst[RULES_MAX * (RULES_TARGETS + 1)];
     uint32_t nuse;
     /* the partners of a key that matches pattern i and no other, as
-     * pattern indices in rules_partners()' order, without i itself and
-     * repeats: exp[exp_first[i] .. exp_first[i] + exp_n[i]). Exact only
+     * pattern indices in rules_partners()' order, without repeats and
+     * without the one that spells the key (i itself, if it has no
+     * suffix): exp[exp_first[i] .. exp_first[i] + exp_n[i]). Exact only
      * when every pattern is typed (nodd == 0): then distinct patterns
-     * make distinct keys of one id, and none makes the key itself */
+     * spell distinct keys of one id */
     uint16_t exp_first[RULES_MAX * (RULES_TARGETS + 1)];
     uint8_t exp_n[RULES_MAX * (RULES_TARGETS + 1)];
     uint16_t exp[RULES_MAX * RULES_TARGETS * 2];
