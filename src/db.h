@@ -124,18 +124,20 @@ static inline uint32_t db_key_slot(const warp_db *db, const void *key,
 /* The batch-get pipeline (warp.c), shared by warp_get_batch() and
  * warp_quantum_get() (entangle.c): look up m <= DB_GROUP keys whose hash
  * h[i] and slot sl[i] are known, those whose bit i is set in `live`:
- * prefetch every table root, then every entry line, then every item, then
- * probe. found[i] receives the item or NULL (NULL for the others). Call it
- * inside an epoch section: the items stay valid until it ends. With
- * DB_FIND_PREFETCHED in `live`, the caller has already prefetched every
- * entry line (table_prefetch()) and the first two stages are skipped; with
- * DB_FIND_ITEMS as well, it has also run db_prefetch_items(), and only the
- * probes are left. */
+ * prefetch every table root, then every entry line, then every item (which
+ * also finds a hint for each, table_prefetch_item()), then confirm the
+ * hints, probing where one is wrong. found[i] receives the item or NULL
+ * (NULL for the others). Call it inside an epoch section: the items stay
+ * valid until it ends. With DB_FIND_PREFETCHED in `live`, the caller has
+ * already prefetched every entry line (table_prefetch()) and the first two
+ * stages are skipped; with DB_FIND_ITEMS as well, it has also run
+ * db_prefetch_items() into `found`, in the same epoch section, and only
+ * the confirmations are left. */
 #define DB_GROUP           16
 #define DB_FIND_PREFETCHED (1u << 31)
 #define DB_FIND_ITEMS      (1u << 30)
 void db_prefetch_items(warp_db *db, size_t m, const uint64_t *h,
-                       const uint32_t *sl, uint32_t live);
+                       const uint32_t *sl, uint32_t live, const item **hint);
 void db_find_group(warp_db *db, size_t m, const void *const *key,
                    const size_t *klen, const uint64_t *h, const uint32_t *sl,
                    uint32_t live, const item **found);

@@ -1250,7 +1250,7 @@ static int qget_first_pass(qget *q, size_t nrule, size_t max,
     uint32_t live = (uint32_t)((1ull << m) - 1) & ~q->skip;
     int rc = WARP_OK;
 
-    db_prefetch_items(q->db, m, L->h, L->sl, live);
+    db_prefetch_items(q->db, m, L->h, L->sl, live, L->it);
     if (q->partners && (q->skip & 2u)) {
         /* no stored list: the rule partners are all there is, of equal
          * strength, distinct and not the key (rules_partners()), so

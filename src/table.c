@@ -199,28 +199,29 @@ void table_prefetch(const table_root *root, uint64_t h)
             &tref_table(r)->e[home_cap(tref_cap(r), fp_of_hash(h))]);
 }
 
-void table_prefetch_item(const table_root *root, uint64_t h)
+const item *table_prefetch_item(const table_root *root, uint64_t h)
 {
     const uint32_t fp = fp_of_hash(h);
     const uint64_t want = fp_bits(fp);
     uint64_t r = ld_ref(root);
 
     if (!r)
-        return;
+        return NULL;
     const table *t = tref_table(r);
     uint32_t cap = tref_cap(r);
     for (uint32_t i = home_cap(cap, fp), n = 0; n < 8 && i < cap; i++, n++) {
         uint64_t e = ld(t, i);
         if (e == EMPTY)
-            return;
+            return NULL;
         if (((e ^ want) & ~PTR_BITS) == 0 && entry_live(e)) {
             /* the header and key, and the line after: most values of
              * ~100 bytes end there, so copying one waits for nothing */
             __builtin_prefetch(entry_item(e));
             __builtin_prefetch((const char *)entry_item(e) + 64);
-            return;
+            return entry_item(e);
         }
     }
+    return NULL;
 }
 
 /* --- writer --------------------------------------------------------------- */

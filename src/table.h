@@ -64,10 +64,24 @@ const item *table_find(const table_root *root, uint64_t h, const void *key,
 /* Pipelined lookups for batches, each stage a step closer to the item:
  * prefetch the root table's header; the entry line `h` probes first; and
  * the first two lines of the first item whose fingerprint matches `h`. Hints
- * only: they read nothing that a later table_find() relies on. */
+ * only: they read nothing that a later table_find() relies on.
+ *
+ * table_prefetch_item() returns that item (NULL if none): the key's item
+ * when it was read, unless the fingerprint matched another key's. Inside an
+ * epoch section, table_find_hinted() confirms it with one key compare
+ * instead of probing again, and probes only if it was wrong. */
 void table_prefetch_root(const table_root *root);
 void table_prefetch(const table_root *root, uint64_t h);
-void table_prefetch_item(const table_root *root, uint64_t h);
+const item *table_prefetch_item(const table_root *root, uint64_t h);
+
+static inline const item *table_find_hinted(const table_root *root, uint64_t h,
+                                            const void *key, size_t klen,
+                                            const item *hint)
+{
+    if (hint && item_key_eq(hint, key, klen))
+        return hint;
+    return table_find(root, h, key, klen);
+}
 
 /* For a writer about to take its lock: prefetch the header and the entry
  * line it will need, so the two misses overlap each other and the lock. */

@@ -463,11 +463,11 @@ int warp_exists(warp_db *db, const void *key, size_t klen)
  * then read. Each stage's loads overlap across the group. Batch get and
  * quantum get (entangle.c) share it. */
 void db_prefetch_items(warp_db *db, size_t m, const uint64_t *h,
-                       const uint32_t *sl, uint32_t live)
+                       const uint32_t *sl, uint32_t live, const item **hint)
 {
     for (size_t i = 0; i < m; i++)
-        if (live >> i & 1)
-            table_prefetch_item(&db->slots[sl[i]], h[i]);
+        hint[i] =
+            live >> i & 1 ? table_prefetch_item(&db->slots[sl[i]], h[i]) : NULL;
 }
 
 void db_find_group(warp_db *db, size_t m, const void *const *key,
@@ -482,11 +482,11 @@ void db_find_group(warp_db *db, size_t m, const void *const *key,
         if (live >> i & 1)
             table_prefetch(&db->slots[sl[i]], h[i]);
     if (!(live & DB_FIND_ITEMS))
-        db_prefetch_items(db, m, h, sl, live);
+        db_prefetch_items(db, m, h, sl, live, found);
     for (size_t i = 0; i < m; i++)
-        found[i] = live >> i & 1
-                       ? table_find(&db->slots[sl[i]], h[i], key[i], klen[i])
-                       : NULL;
+        found[i] = live >> i & 1 ? table_find_hinted(&db->slots[sl[i]], h[i],
+                                                     key[i], klen[i], found[i])
+                                 : NULL;
 }
 
 int warp_get_batch(warp_db *db, warp_get_item *items, size_t n)
@@ -925,7 +925,7 @@ static int batch_apply(warp_db *db, wop *v, size_t n)
      * load while the records are logged */
     for (size_t k = 0; k < n; k++)
         if (v[k].op == WAL_OP_PUT)
-            table_prefetch_item(&db->slots[v[k].slot], v[k].h);
+            (void)table_prefetch_item(&db->slots[v[k].slot], v[k].h);
     for (size_t k = 0; k < n; k++) /* reserved: cannot fail */
         (void)wop_log(db, &db->shards[v[k].shard], &v[k]);
     if (!durable_writes(db)) {
