@@ -58,6 +58,7 @@
 #define PERIOD_START        64
 #define PHYS_TUNE_MS        100 /* adaptive: the sampling is re-tuned this often */
 #define KEY_MAP_MAX         (1u << 22) /* 4M entries, 64 MiB */
+#define PHYS_AHEAD          16         /* facts whose key entries load ahead */
 #define MASS_BYTES_PER_OP   4096.0
 #define REBALANCE_MAX_MOVES 1024
 #define KEEP_STRENGTH       5.0 /* wormholes this strong keep slots together */
@@ -183,6 +184,18 @@ static void coaccess_get(entangle *e, coaccess *c, uint64_t h, uint32_t slot)
     c->slot = slot;
 }
 
+/* The key map is large and cold: before the touch of fact `at`, start
+ * the misses of the entries of the facts up to PHYS_AHEAD after it (from
+ * *ahead on: each fact's once, batch headers' too, which is harmless). */
+static inline void prefetch_keys(physics *p, const phys_ring *r,
+                                 uint64_t *ahead, uint64_t at, uint64_t head)
+{
+    uint64_t end = at + PHYS_AHEAD < head ? at + PHYS_AHEAD : head;
+
+    for (; *ahead < end; (*ahead)++)
+        key_map_prefetch(&p->keys, r->f[*ahead & (PHYS_RING - 1)].h);
+}
+
 /* Read what ring `r` holds; lock held. */
 static void drain_ring(physics *p, phys_ring *r)
 {
@@ -192,12 +205,11 @@ static void drain_ring(physics *p, phys_ring *r)
     uint32_t batch[PHYS_BATCH_MAX];
     coaccess ca = {.on = entangle_learning(p->db->ent)};
 
+    uint64_t ahead = tail; /* the next fact whose entry to prefetch */
+
     while (tail < head) {
         const fact *f = &r->f[tail & (PHYS_RING - 1)];
-        /* the key map is large and cold: start the misses of the next
-         * few facts' entries before they are needed */
-        for (uint64_t a = tail + 32; a < head && a < tail + 33; a++)
-            key_map_prefetch(&p->keys, r->f[a & (PHYS_RING - 1)].h);
+        prefetch_keys(p, r, &ahead, tail, head);
         uint64_t weight = 1ull << f->shift;
         if (f->op == FACT_BATCH) {
             uint32_t n = f->n;
@@ -207,6 +219,7 @@ static void drain_ring(physics *p, phys_ring *r)
             ca.have = false;
             for (uint32_t i = 0; i < n; i++) {
                 const fact *g = &r->f[(tail + 1 + i) & (PHYS_RING - 1)];
+                prefetch_keys(p, r, &ahead, tail + 1 + i, head);
                 if (pairs)
                     coaccess_get(p->db->ent, &ca, g->h, g->slot);
                 batch[i] = g->slot;

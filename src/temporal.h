@@ -40,11 +40,18 @@ typedef struct key_stat {
 
 #define TEMPORAL_TICK_MS 10
 
+/* Decay factors precomputed for gaps shorter than this many ticks (10 s):
+ * a touch then costs a multiplication, not an exp2(). */
+#define TEMPORAL_DECAY_TICKS 1024
+
 typedef struct key_map {
     key_stat *e;
     size_t cap, count; /* cap: a power of two, or 0 */
     size_t max_cap;    /* growth stops here; new keys are then refused */
     uint64_t refused;  /* observations of keys the full map could not take */
+    bool decay_ready;  /* decay[] holds the factors for: */
+    uint64_t decay_half_life;           /* this half-life */
+    double decay[TEMPORAL_DECAY_TICKS]; /* [t]: the factor over t ticks */
 } key_map;
 
 void key_map_init(key_map *m, size_t max_cap);

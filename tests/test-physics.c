@@ -356,6 +356,24 @@ static void decay_arithmetic(void **state)
     const key_stat *ks = key_map_find(&m, 42);
     assert_non_null(ks);
     assert_true(fabs(ks->w - 3.0) < 1e-6);
+    /* a touch decays exactly as temporal_decay() does, for gaps inside
+     * the precomputed table and past it, and after the half-life changes */
+    const uint32_t gaps[] = {1, 7, TEMPORAL_DECAY_TICKS - 1,
+                             TEMPORAL_DECAY_TICKS, 5 * TEMPORAL_DECAY_TICKS};
+    uint32_t tick = 0;
+    key_map_touch(&m, 43, 5.0, tick, 1000);
+    for (size_t i = 0; i < 10; i++) {
+        uint64_t half_life = i < 5 ? 1000 : 30000;
+        uint32_t gap = gaps[i % 5];
+        double before = key_map_find(&m, 43)->w;
+        key_map_touch(&m, 43, 1.0, tick += gap, half_life);
+        float want =
+            (float)(temporal_decay(before, (uint64_t)gap * TEMPORAL_TICK_MS,
+                                   half_life) +
+                    1.0);
+        assert_true(key_map_find(&m, 43)->w == want);
+    }
+    key_map_remove(&m, 43);
     for (uint64_t h = 1; h <= 100000; h++)
         key_map_touch(&m, h * 0x9E3779B97F4A7C15ull, 1.0, 0, 1000);
     for (uint64_t h = 1; h <= 100000; h += 2)
