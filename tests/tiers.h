@@ -148,6 +148,8 @@ static inline void check_batch(warp_db *db, uint32_t nkeys, const uint64_t *ver)
 typedef struct seen_ctx {
     const uint64_t *ver;
     uint32_t nkeys, count;
+    uint64_t in_flight; /* key nkeys may be there at this version; 0: not */
+    bool in_flight_seen;
 } seen_ctx;
 
 static inline int check_pair(void *arg, const void *key, size_t klen,
@@ -163,19 +165,27 @@ static inline int check_pair(void *arg, const void *key, size_t klen,
     memcpy(buf, key, klen < 39 ? klen : 39);
     buf[klen < 39 ? klen : 39] = 0;
     assert_int_equal(sscanf(buf, "tier:%lu", &k), 1);
-    assert_true(k < c->nkeys && c->ver[k]);
-    vfill(want, (uint32_t)k, c->ver[k]);
-    assert_int_equal(vlen, vsize((uint32_t)k, c->ver[k]));
+    uint64_t v = k < c->nkeys ? c->ver[k] : k == c->nkeys ? c->in_flight : 0;
+    assert_true(v != 0);
+    vfill(want, (uint32_t)k, v);
+    assert_int_equal(vlen, vsize((uint32_t)k, v));
     assert_memory_equal(val, want, vlen);
-    c->count++;
+    if (k < c->nkeys)
+        c->count++;
+    else
+        c->in_flight_seen = true;
     return 0;
 }
 
 /* Every key holds its version (0: absent), by get, get_alloc, batch get
- * and foreach. */
-static inline void check_all(warp_db *db, uint32_t nkeys, const uint64_t *ver)
+ * and foreach; key `nkeys` too, at version `in_flight`, or is absent (a
+ * write in flight when the store was killed: neither outcome is wrong),
+ * unless `in_flight` is 0. */
+static inline void check_all_but_in_flight(warp_db *db, uint32_t nkeys,
+                                           const uint64_t *ver,
+                                           uint64_t in_flight)
 {
-    seen_ctx c = {.ver = ver, .nkeys = nkeys};
+    seen_ctx c = {.ver = ver, .nkeys = nkeys, .in_flight = in_flight};
     uint32_t live = 0;
 
     for (uint32_t k = 0; k < nkeys; k++) {
@@ -190,6 +200,13 @@ static inline void check_all(warp_db *db, uint32_t nkeys, const uint64_t *ver)
     check_batch(db, nkeys, ver);
     assert_ok(warp_foreach(db, check_pair, &c));
     assert_int_equal(c.count, live);
+    if (c.in_flight_seen)
+        check_kv(db, nkeys, in_flight);
+}
+
+static inline void check_all(warp_db *db, uint32_t nkeys, const uint64_t *ver)
+{
+    check_all_but_in_flight(db, nkeys, ver, 0);
 }
 
 /* ------------------------------------------------------------------------ */
