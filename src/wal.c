@@ -52,7 +52,8 @@
  *   Page faults stay off the write path, which holds the shard lock: the
  *   background thread readies the next segment with its pages faulted in
  *   (wal_prepare()), and each append that enters a new WAL_AHEAD-byte
- *   chunk faults in the chunk after it with one madvise(). The second is
+ *   chunk has its writer fault in the chunk after it with one madvise(),
+ *   once it has released the lock (wal_fault_ahead()). The second is
  *   needed because the kernel's flusher writes back pages faulted in ahead
  *   of use and write-protects them, and each write to such a page faults
  *   again: about 28% of the pages in the complex benchmark at 2 threads
@@ -529,11 +530,10 @@ static void record_appended(wal *w, uint64_t len)
 }
 
 /* After an append of `len` bytes: if it entered a new WAL_AHEAD chunk,
- * fault in the next one, so that the appends to it take no page fault
- * (WRITING, above). */
-static void fault_ahead(wal *w, uint64_t len)
+ * the next chunk, to fault in so that the appends to it take no page
+ * fault (WRITING, above); else NULL. */
+static void *chunk_ahead(const wal *w, uint64_t len)
 {
-#ifdef MADV_POPULATE_WRITE
     uint64_t chunk = w->off / WAL_AHEAD, next = (chunk + 1) * WAL_AHEAD;
 
     /* not for fsync=always: its group commits would write the chunk's
@@ -541,20 +541,28 @@ static void fault_ahead(wal *w, uint64_t len)
     if (w->sync_mode != WAL_SYNC_NOW &&
         (w->off - align8(len)) / WAL_AHEAD != chunk &&
         next + WAL_AHEAD <= w->map_len)
-        (void)madvise(w->map + next, WAL_AHEAD, MADV_POPULATE_WRITE);
+        return w->map + next;
+    return NULL;
+}
+
+void wal_fault_ahead(void *ahead)
+{
+#ifdef MADV_POPULATE_WRITE
+    if (ahead)
+        (void)madvise(ahead, WAL_AHEAD, MADV_POPULATE_WRITE);
 #else
-    (void)w;
-    (void)len;
+    (void)ahead;
 #endif
 }
 
 int wal_append(wal *w, uint8_t op, uint8_t hints, const void *key,
-               uint32_t klen, const void *val, uint32_t vlen)
+               uint32_t klen, const void *val, uint32_t vlen, void **ahead)
 {
     uint64_t len = (uint64_t)WAL_REC_HEADER + klen + vlen;
     unsigned char *p;
     int rc;
 
+    *ahead = NULL;
     if (len > UINT32_MAX)
         return WARP_ETOOBIG;
     if (w->fd < 0 || w->off + align8(len) > w->map_len) {
@@ -583,7 +591,7 @@ int wal_append(wal *w, uint8_t op, uint8_t hints, const void *key,
         memcpy(p + WAL_REC_HEADER + klen, val, vlen);
     memcpy(p, h, 4); /* the length last */
     record_appended(w, len);
-    fault_ahead(w, len);
+    *ahead = chunk_ahead(w, len);
     return WARP_OK;
 }
 

@@ -109,9 +109,17 @@ void wal_close(wal *w);
 
 /* Append one record. Under the shard lock. Starts a new segment when the
  * record does not fit. Returns WARP_OK, or WARP_ENOSPC / WARP_EIO /
- * WARP_ENOMEM with nothing appended. */
+ * WARP_ENOMEM with nothing appended. *ahead receives the chunk of the log
+ * to fault in next (wal_fault_ahead()), or NULL. */
 int wal_append(wal *w, uint8_t op, uint8_t hints, const void *key,
-               uint32_t klen, const void *val, uint32_t vlen);
+               uint32_t klen, const void *val, uint32_t vlen, void **ahead);
+
+/* Fault in the chunk wal_append() named, with the shard lock released:
+ * the call takes a few microseconds, may sleep, and is where a thread is
+ * most often preempted, so under the lock it would hold the shard's other
+ * writers up. Harmless if the log has left that segment meanwhile:
+ * faulting pages in changes no byte, whatever is mapped there. */
+void wal_fault_ahead(void *ahead);
 
 /* Append a SLOT_IMAGE record: slot `slot` at generation `gen`, `count`
  * pairs taking `bytes` bytes of payload, which fill(ctx, dst) writes

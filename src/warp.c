@@ -550,6 +550,7 @@ struct wop {
     const item *expect; /* a delete: only if the key holds this item */
     /* fsync=always: waiting for its group commit */
     uint64_t wal_seg, wal_end; /* where its record ends in the log */
+    void *wal_ahead;           /* log to fault in once unlocked, or NULL */
     struct wop *next_pending;
     int rc;       /* set by db_settle() */
     bool existed; /* likewise */
@@ -701,10 +702,12 @@ static int wop_log(warp_db *db, shard *sh, wop *w)
     uint64_t switches = sh->wal.switches;
     int rc;
 
+    w->wal_ahead = NULL;
     if (!db->p)
         return WARP_OK;
-    rc = wal_append(&sh->wal, w->op, hints_pack(w->access, w->priority), w->key,
-                    (uint32_t)w->klen, w->val, (uint32_t)w->vlen);
+    rc =
+        wal_append(&sh->wal, w->op, hints_pack(w->access, w->priority), w->key,
+                   (uint32_t)w->klen, w->val, (uint32_t)w->vlen, &w->wal_ahead);
     settle_switched(db, sh, switches);
     w->wal_seg = sh->wal.seg;
     w->wal_end = sh->wal.off;
@@ -781,6 +784,8 @@ static int write_one(warp_db *db, wop *w, bool *existed)
     *existed = wop_apply(db, sh, w);
 out:
     pthread_mutex_unlock(&sh->lock);
+    if (rc == WARP_OK)
+        wal_fault_ahead(w->wal_ahead);
     return rc;
 }
 
@@ -932,6 +937,8 @@ static int batch_apply(warp_db *db, wop *v, size_t n)
         for (size_t k = 0; k < n; k++)
             wop_apply(db, &db->shards[v[k].shard], &v[k]);
         batch_unlock(db, v, n);
+        for (size_t k = 0; k < n; k++)
+            wal_fault_ahead(v[k].wal_ahead);
         return WARP_OK;
     }
     commit = persist_commit_ticket(db);
