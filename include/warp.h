@@ -119,8 +119,10 @@ typedef struct warp_allocator {
  *                                refuses the open. salvage: skip damaged
  *                                records, open, and report what was skipped.
  *   checkpoint_interval 300000   ms between automatic checkpoints; 0: none
- *   checkpoint_wal_bytes 268435456  WAL bytes that trigger a checkpoint;
- *                                0: none
+ *   checkpoint_wal_bytes 1073741824  WAL bytes that trigger a checkpoint,
+ *                                once the WAL has also grown by as many
+ *                                bytes as the keys and values stored (what
+ *                                a checkpoint writes); 0: none
  *   wal_segment_size  8388608    bytes per WAL segment file (64 KiB .. 1 GiB),
  *                                reserved on disk when the segment starts
  *

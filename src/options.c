@@ -89,7 +89,7 @@ void warp_options_init(warp_options *o)
     o->fsync = WARP_FSYNC_EVERYSEC;
     o->recovery = WARP_RECOVERY_STRICT;
     o->checkpoint_interval = 300000;
-    o->checkpoint_wal_bytes = 256u << 20;
+    o->checkpoint_wal_bytes = 1u << 30;
     o->wal_segment_size = 8u << 20;
     o->physics = WARP_PHYSICS_ADAPTIVE;
     o->physics_cpu_budget = 0.05;

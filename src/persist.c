@@ -944,6 +944,23 @@ int persist_sync_log(warp_db *db, uint32_t id)
 
 /* --- the background thread ------------------------------------------------ */
 
+/* Whether the WAL has grown enough since the last checkpoint for another:
+ * by checkpoint_wal_bytes, and by as much as the keys and values stored,
+ * which the checkpoint would write, so that checkpoints never write more
+ * than the log they let go. */
+static bool wal_grown(warp_db *db)
+{
+    uint64_t want = db->opts.checkpoint_wal_bytes, data = 0;
+
+    if (!want)
+        return false;
+    for (uint32_t i = 0; i < db->nshards; i++)
+        data += atomic_load(&db->shards[i].key_bytes) +
+                atomic_load(&db->shards[i].value_bytes);
+    return wal_bytes(db) - db->p->wal_at_checkpoint >=
+           (data > want ? data : want);
+}
+
 /* Every 100 ms: ready the next WAL segment of the shards whose current one
  * is filling, sync once a second for fsync=everysec, and checkpoint when
  * the interval has passed or the WAL has grown enough. */
@@ -972,10 +989,7 @@ static void *bg_main(void *arg)
         }
         bool by_time = db->opts.checkpoint_interval &&
                        now - last_ckpt >= db->opts.checkpoint_interval * 1000;
-        bool by_size = db->opts.checkpoint_wal_bytes &&
-                       wal_bytes(db) - p->wal_at_checkpoint >=
-                           db->opts.checkpoint_wal_bytes;
-        if (by_time || by_size) {
+        if (by_time || wal_grown(db)) {
             (void)persist_checkpoint(db);
             last_ckpt = clock_mono_us();
         }

@@ -507,6 +507,47 @@ static void automatic_checkpoint_starts_when_the_wal_grows(void **state)
     free(m.version);
 }
 
+/* Overwrite keys lo .. hi - 1 of `kb` KiB values; each put is about `kb`
+ * KiB of WAL. */
+static void put_kib(warp_db *db, uint32_t lo, uint32_t hi, size_t kb, char fill)
+{
+    char key[32], val[4096];
+
+    assert_true(kb * 1024 <= sizeof(val));
+    memset(val, fill, kb * 1024);
+    for (uint32_t i = lo; i < hi; i++) {
+        int n = snprintf(key, sizeof(key), "big:%u", i);
+        assert_ok(warp_put(db, key, (size_t)n, val, kb * 1024, NULL, NULL));
+    }
+}
+
+/* A checkpoint rewrites the whole dataset: the background thread waits
+ * for the WAL to outgrow the keys and values stored, however low
+ * checkpoint_wal_bytes is. */
+static void
+automatic_checkpoint_waits_for_the_wal_to_outgrow_the_data(void **state)
+{
+    test_dir *d = *state;
+    warp_options o = disk_options(2, WARP_FSYNC_NEVER);
+    warp_db *db;
+
+    o.checkpoint_wal_bytes = 0; /* load ~1 MiB, then checkpoint by hand */
+    db = open_disk(d->db, &o);
+    put_kib(db, 0, 1000, 1, 'a');
+    assert_ok(warp_checkpoint(db));
+    warp_close(db);
+    o.checkpoint_wal_bytes = 64 * 1024;
+    db = open_disk(d->db, &o);
+    put_kib(db, 0, 250, 1, 'b'); /* ~256 KiB of WAL: over 64 KiB, not 1 MiB */
+    usleep(500 * 1000);          /* five looks of the background thread */
+    assert_int_equal(durability_of(db).checkpoints, 0);
+    put_kib(db, 250, 1000, 1, 'c'); /* ~1 MiB of WAL in all */
+    for (int t = 0; t < 50 && durability_of(db).checkpoints == 0; t++)
+        usleep(100 * 1000);
+    assert_int_equal(durability_of(db).checkpoints, 1);
+    warp_close(db);
+}
+
 static void automatic_checkpoint_starts_when_the_interval_passes(void **state)
 {
     test_dir *d = *state;
@@ -976,6 +1017,7 @@ int main(void)
         DIR_TEST(checkpoint_of_an_empty_store_reopens_empty),
         cmocka_unit_test(checkpoint_of_an_in_memory_store_is_einval),
         DIR_TEST(automatic_checkpoint_starts_when_the_wal_grows),
+        DIR_TEST(automatic_checkpoint_waits_for_the_wal_to_outgrow_the_data),
         DIR_TEST(automatic_checkpoint_starts_when_the_interval_passes),
         DIR_TEST(leftover_tmp_snapshot_is_ignored),
         DIR_TEST(crash_after_snapshot_rename_before_wal_delete_recovers),

@@ -138,7 +138,7 @@ static void defaults_match_documented_table(void **state)
     assert_int_equal(opts.fsync, WARP_FSYNC_EVERYSEC);
     assert_int_equal(opts.recovery, WARP_RECOVERY_STRICT);
     assert_int_equal(opts.checkpoint_interval, 300000);
-    assert_int_equal(opts.checkpoint_wal_bytes, 268435456);
+    assert_int_equal(opts.checkpoint_wal_bytes, 1073741824);
     assert_int_equal(opts.wal_segment_size, 8388608);
     assert_int_equal(opts.physics, WARP_PHYSICS_ADAPTIVE);
     assert_true(opts.physics_cpu_budget == 0.05);
