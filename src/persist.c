@@ -121,6 +121,7 @@ struct persist {
                                          * time */
     _Atomic uint64_t wal_at_checkpoint; /* wal bytes when the last one
                                          * began; read by the bg thread */
+    uint64_t last_sync_us;              /* the bg thread's last everysec sync */
     bool image_unsynced; /* a slot move logged an image that no sync has
                           * covered yet; under checkpoint_lock */
 
@@ -613,6 +614,7 @@ int persist_recover(warp_db *db)
          rec->micros);
     for (uint32_t i = 0; i < db->nshards; i++)
         p->wal_at_checkpoint += atomic_load(&db->shards[i].wal.appended);
+    p->last_sync_us = clock_mono_us();
     if (pthread_create(&p->thread, NULL, bg_main, db))
         return WARP_ENOMEM;
     p->thread_started = true;
@@ -883,7 +885,30 @@ static int sync_images(warp_db *db)
     return rc;
 }
 
-int persist_checkpoint(warp_db *db)
+/* The background thread's routine work, every 100 ms, and between the
+ * shards of its own checkpoints (which take seconds on large stores, while
+ * writers go on): ready the next segment of every log whose current one
+ * is filling, so that writers neither create segments nor fault their
+ * pages in; and for fsync=everysec, sync once a second. Only that thread
+ * calls it: wal_prepare() must not run twice at once on a log. */
+static void bg_tick(warp_db *db)
+{
+    persist *p = db->p;
+    uint64_t now = clock_mono_us();
+
+    for (uint32_t i = 0; i < db->nshards; i++)
+        if (db->shards[i].logged)
+            wal_prepare(&db->shards[i].wal);
+    if (db->opts.fsync == WARP_FSYNC_EVERYSEC &&
+        now - p->last_sync_us >= 1000000) {
+        (void)sync_all(db);
+        p->last_sync_us = now;
+    }
+}
+
+/* A checkpoint; `bg`: on the background thread, which keeps up its
+ * routine work between shards. */
+static int checkpoint_all(warp_db *db, bool bg)
 {
     persist *p = db->p;
     uint64_t t0 = clock_mono_us(), records = 0;
@@ -900,6 +925,8 @@ int persist_checkpoint(warp_db *db)
         uint64_t r = 0;
         rc = checkpoint_shard(db, i, &r);
         records += r;
+        if (bg)
+            bg_tick(db);
     }
     if (rc == WARP_OK) {
         atomic_fetch_add(&p->checkpoints, 1);
@@ -911,6 +938,11 @@ int persist_checkpoint(warp_db *db)
     }
     pthread_mutex_unlock(&p->checkpoint_lock);
     return rc;
+}
+
+int persist_checkpoint(warp_db *db)
+{
+    return checkpoint_all(db, false);
 }
 
 /* --- slot moves ----------------------------------------------------------- */
@@ -961,14 +993,13 @@ static bool wal_grown(warp_db *db)
            (data > want ? data : want);
 }
 
-/* Every 100 ms: ready the next WAL segment of the shards whose current one
- * is filling, sync once a second for fsync=everysec, and checkpoint when
- * the interval has passed or the WAL has grown enough. */
+/* Every 100 ms: the routine work (bg_tick()), and a checkpoint when the
+ * interval has passed or the WAL has grown enough. */
 static void *bg_main(void *arg)
 {
     warp_db *db = arg;
     persist *p = db->p;
-    uint64_t last_sync = clock_mono_us(), last_ckpt = clock_mono_us();
+    uint64_t last_ckpt = clock_mono_us();
 
     pthread_setname_np(pthread_self(), "warp-bg");
     pthread_mutex_lock(&p->bg_lock);
@@ -978,19 +1009,12 @@ static void *bg_main(void *arg)
         if (p->stop)
             break;
         pthread_mutex_unlock(&p->bg_lock);
-        uint64_t now = clock_mono_us();
-        for (uint32_t i = 0; i < db->nshards; i++)
-            if (db->shards[i].logged)
-                wal_prepare(&db->shards[i].wal);
-        if (db->opts.fsync == WARP_FSYNC_EVERYSEC &&
-            now - last_sync >= 1000000) {
-            (void)sync_all(db);
-            last_sync = now;
-        }
-        bool by_time = db->opts.checkpoint_interval &&
-                       now - last_ckpt >= db->opts.checkpoint_interval * 1000;
+        bg_tick(db);
+        bool by_time =
+            db->opts.checkpoint_interval &&
+            clock_mono_us() - last_ckpt >= db->opts.checkpoint_interval * 1000;
         if (by_time || wal_grown(db)) {
-            (void)persist_checkpoint(db);
+            (void)checkpoint_all(db, true);
             last_ckpt = clock_mono_us();
         }
         pthread_mutex_lock(&p->bg_lock);
