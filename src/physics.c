@@ -204,7 +204,6 @@ static void drain_ring(physics *p, phys_ring *r)
     uint64_t half_life = p->db->opts.temporal_half_life;
     uint32_t batch[PHYS_BATCH_MAX];
     coaccess ca = {.on = entangle_learning(p->db->ent)};
-
     uint64_t ahead = tail; /* the next fact whose entry to prefetch */
 
     while (tail < head) {

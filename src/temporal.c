@@ -87,8 +87,8 @@ static int grow(key_map *m)
 
     if (cap > m->max_cap)
         return -1;
-    /* line-aligned: four whole entries a line, so a probe from the
-     * first two of a line stays in it for three steps at least */
+    /* line-aligned: four whole entries a line, so a probe leaves its
+     * home line only past the line's last entry (key_map_prefetch()) */
     if (!(m->e = aligned_alloc(64, cap * sizeof(*m->e)))) {
         m->e = old;
         return -1;
