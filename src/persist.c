@@ -982,13 +982,12 @@ int persist_sync_log(warp_db *db, uint32_t id)
  * than the log they let go. */
 static bool wal_grown(warp_db *db)
 {
-    uint64_t want = db->opts.checkpoint_wal_bytes, data = 0;
+    uint64_t want = db->opts.checkpoint_wal_bytes;
+    warp_stats st;
 
-    if (!want)
+    if (!want || warp_stats_get(db, &st) != WARP_OK)
         return false;
-    for (uint32_t i = 0; i < db->nshards; i++)
-        data += atomic_load(&db->shards[i].key_bytes) +
-                atomic_load(&db->shards[i].value_bytes);
+    uint64_t data = st.key_bytes + st.value_bytes;
     return wal_bytes(db) - db->p->wal_at_checkpoint >=
            (data > want ? data : want);
 }

@@ -142,8 +142,8 @@ void key_map_prefetch(const key_map *m, uint64_t h)
 {
     if (m->cap) {
         size_t i = home(m, key_of(h));
-        /* and the next line when the probe may reach it: about a third
-         * of the entries sit past their home (the map is <= 70% full) */
+        /* and the next line when the probe may reach it: the map runs
+         * up to 70% full, so an entry can sit a slot or two past home */
         __builtin_prefetch(&m->e[i], 1);
         __builtin_prefetch(&m->e[(i + 2) & (m->cap - 1)], 1);
     }
