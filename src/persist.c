@@ -93,6 +93,8 @@
 #define MANIFEST_VERSION 1
 #define COMMIT_GATHER_US 200 /* longest a leader waits for its group */
 #define FAIL_HISTORY     64
+#define PREP_BUSY_MS     10  /* the preparer's period while logs grow */
+#define PREP_IDLE_MS     100 /* and while they do not */
 
 struct persist {
     char *dir, *waldir, *snapdir;
@@ -112,11 +114,11 @@ struct persist {
                                * word[r & 1], the next group's on the other */
     uint64_t group_goal;      /* writers a leader waits for; the leader's */
 
-    /* background thread */
-    pthread_t thread;
-    bool thread_started, stop;
+    /* background thread, and the segment preparer (prep_main()) */
+    pthread_t thread, prep_thread;
+    bool thread_started, prep_started, stop; /* stop: under bg_lock */
     pthread_mutex_t bg_lock;
-    pthread_cond_t bg_cond;
+    pthread_cond_t bg_cond, prep_cond;
     pthread_mutex_t checkpoint_lock;    /* one checkpoint or slot move at a
                                          * time */
     _Atomic uint64_t wal_at_checkpoint; /* wal bytes when the last one
@@ -374,6 +376,7 @@ static void persist_free(persist *p)
         io->close(p->lock_fd); /* releases the flock */
     pthread_mutex_destroy(&p->bg_lock);
     pthread_cond_destroy(&p->bg_cond);
+    pthread_cond_destroy(&p->prep_cond);
     pthread_mutex_destroy(&p->checkpoint_lock);
     free(p->dir);
     free(p->waldir);
@@ -415,6 +418,7 @@ int persist_begin(warp_db *db, const char *path, uint32_t *shards)
     atomic_store(&p->target, UINT64_MAX); /* no group running */
     pthread_mutex_init(&p->bg_lock, NULL);
     pthread_cond_init(&p->bg_cond, NULL);
+    pthread_cond_init(&p->prep_cond, NULL);
     pthread_mutex_init(&p->checkpoint_lock, NULL);
     rc = WARP_ENOMEM;
     if (!(p->dir = strdup(path)) || !(p->waldir = join(path, "wal")) ||
@@ -538,6 +542,7 @@ static void *recovery_worker(void *arg)
 }
 
 static void *bg_main(void *arg);
+static void *prep_main(void *arg);
 
 /* Shards recover in parallel: each has its own slots, allocator and log. */
 static int recover_all(warp_db *db, shard_recovery *rs)
@@ -618,6 +623,9 @@ int persist_recover(warp_db *db)
     if (pthread_create(&p->thread, NULL, bg_main, db))
         return WARP_ENOMEM;
     p->thread_started = true;
+    if (pthread_create(&p->prep_thread, NULL, prep_main, db))
+        return WARP_ENOMEM;
+    p->prep_started = true;
     return WARP_OK;
 }
 
@@ -887,18 +895,12 @@ static int sync_images(warp_db *db)
 
 /* The background thread's routine work, every 100 ms, and between the
  * shards of its own checkpoints (which take seconds on large stores, while
- * writers go on): ready the next segment of every log whose current one
- * is filling, so that writers neither create segments nor fault their
- * pages in; and for fsync=everysec, sync once a second. Only that thread
- * calls it: wal_prepare() must not run twice at once on a log. */
+ * writers go on): for fsync=everysec, sync once a second. */
 static void bg_tick(warp_db *db)
 {
     persist *p = db->p;
     uint64_t now = clock_mono_us();
 
-    for (uint32_t i = 0; i < db->nshards; i++)
-        if (db->shards[i].logged)
-            wal_prepare(&db->shards[i].wal);
     if (db->opts.fsync == WARP_FSYNC_EVERYSEC &&
         now - p->last_sync_us >= 1000000) {
         (void)sync_all(db);
@@ -1022,19 +1024,59 @@ static void *bg_main(void *arg)
     return NULL;
 }
 
+/* The segment preparer: readies the next segment of every log whose
+ * current one is filling (wal_prepare()), so that writers neither create
+ * segments nor fault their pages in under their shard lock. It is not the
+ * background thread's work because that thread blocks on the disk: with
+ * the log growing 550 MB/s, its syncs, checkpoints and segment deletions
+ * kept it in fdatasync(), msync(), unlink() and munmap() for 2.1 s of a
+ * 3-s trace, and writers then created segments themselves, holding their
+ * shard's other writers up (docs/BENCHMARKS.md, "Open: puts on disk"). Every
+ * PREP_BUSY_MS while the logs grow, every PREP_IDLE_MS when they do not.
+ * The only caller of wal_prepare(), which must not run twice at once on a
+ * log. */
+static void *prep_main(void *arg)
+{
+    warp_db *db = arg;
+    persist *p = db->p;
+    uint64_t seen = wal_bytes(db);
+    unsigned ms = PREP_IDLE_MS;
+
+    pthread_setname_np(pthread_self(), "warp-wal");
+    pthread_mutex_lock(&p->bg_lock);
+    while (!p->stop) {
+        struct timespec ts = clock_deadline(ms);
+        pthread_cond_timedwait(&p->prep_cond, &p->bg_lock, &ts);
+        if (p->stop)
+            break;
+        pthread_mutex_unlock(&p->bg_lock);
+        for (uint32_t i = 0; i < db->nshards; i++)
+            if (db->shards[i].logged)
+                wal_prepare(&db->shards[i].wal);
+        uint64_t now = wal_bytes(db);
+        ms = now != seen ? PREP_BUSY_MS : PREP_IDLE_MS;
+        seen = now;
+        pthread_mutex_lock(&p->bg_lock);
+    }
+    pthread_mutex_unlock(&p->bg_lock);
+    return NULL;
+}
+
 void persist_end(warp_db *db)
 {
     persist *p = db->p;
 
     if (!p)
         return;
-    if (p->thread_started) {
-        pthread_mutex_lock(&p->bg_lock);
-        p->stop = true;
-        pthread_cond_signal(&p->bg_cond);
-        pthread_mutex_unlock(&p->bg_lock);
+    pthread_mutex_lock(&p->bg_lock);
+    p->stop = true;
+    pthread_cond_signal(&p->bg_cond);
+    pthread_cond_signal(&p->prep_cond);
+    pthread_mutex_unlock(&p->bg_lock);
+    if (p->thread_started)
         pthread_join(p->thread, NULL);
-    }
+    if (p->prep_started)
+        pthread_join(p->prep_thread, NULL);
     if (db->shards) {
         (void)sync_all(db);
         for (uint32_t i = 0; i < db->nshards; i++)

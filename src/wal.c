@@ -50,15 +50,16 @@
  *   pages back. Many records reach the disk in one fdatasync. The length is
  *   stored last, after the checksum.
  *   Page faults stay off the write path, which holds the shard lock: the
- *   background thread readies the next segment with its pages faulted in
- *   (wal_prepare()), and each append that enters a new WAL_AHEAD-byte
- *   chunk has its writer fault in the chunk after it with one madvise(),
- *   once it has released the lock (wal_fault_ahead()). The second is
- *   needed because the kernel's flusher writes back pages faulted in ahead
- *   of use and write-protects them, and each write to such a page faults
- *   again: about 28% of the pages in the complex benchmark at 2 threads
- *   (27,795 faults in 1.8 s; 641 with the madvise). Neither is done with
- *   fsync=always, whose group commits would write the zeros.
+ *   segment preparer (persist.c) readies the next segment with its pages
+ *   faulted in (wal_prepare()), and each append that enters a new
+ *   WAL_AHEAD-byte chunk has its writer fault in the chunk after it with
+ *   one madvise(), once it has released the lock (wal_fault_ahead()). The
+ *   second is needed because the kernel's flusher writes back pages
+ *   faulted in ahead of use and write-protects them, and each write to
+ *   such a page faults again: about 28% of the pages in the complex
+ *   benchmark at 2 threads (27,795 faults in 1.8 s; 641 with the
+ *   madvise). Neither is done with fsync=always, whose group commits
+ *   would write the zeros.
  *
  * RECOVERY
  *   A last segment that is empty or all zeros was created but never

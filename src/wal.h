@@ -152,7 +152,8 @@ int wal_image_foreach(const wal_record *r, wal_pair_fn fn, void *ctx);
 /* Make the next segment's file ready before the current one fills up, so
  * that the writer who fills it does not wait for the file system: create
  * it under a temporary name, reserve its space, and map it with its pages
- * faulted in. For the background thread; takes sync_lock briefly. */
+ * faulted in. For the segment preparer (persist.c), never two calls at
+ * once on one log; takes sync_lock briefly. */
 void wal_prepare(wal *w);
 
 /* Make sure the next `bytes` bytes of records (padding included: use
