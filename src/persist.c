@@ -475,6 +475,19 @@ typedef struct shard_recovery {
     mig_recovery *mig;
 } shard_recovery;
 
+/* How many of the segments a checkpoint lets go each log keeps to reuse
+ * (wal.c, segment_reuse()): the log's share of checkpoint_wal_bytes, the
+ * WAL a checkpoint waits for, so that the kept files and the log they
+ * become take no more disk than the log did; at least 2, at most
+ * WAL_FREE_MAX. */
+static int segments_kept(const warp_db *db)
+{
+    uint64_t each =
+        db->opts.checkpoint_wal_bytes / db->nshards / db->opts.wal_segment_size;
+
+    return each < 2 ? 2 : each > WAL_FREE_MAX ? WAL_FREE_MAX : (int)each;
+}
+
 /* Recover one shard: its newest snapshot, then its WAL. */
 static void recover_shard(shard_recovery *r)
 {
@@ -519,6 +532,8 @@ static void recover_shard(shard_recovery *r)
                     from, db->opts.recovery == WARP_RECOVERY_SALVAGE,
                     migrate_replay_record, &log, &r->st);
     sh->logged = sh->wal.dir != NULL;
+    if (r->rc == WARP_OK)
+        sh->wal.free_max = segments_kept(db);
 out:
     if (r->rc && !r->st.error[0] && log.error[0])
         snprintf(r->st.error, sizeof(r->st.error), "%s", log.error);

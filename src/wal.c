@@ -61,11 +61,24 @@
  *   madvise). Neither is done with fsync=always, whose group commits
  *   would write the zeros.
  *
+ * REUSE
+ *   With fsync everysec or never, a checkpoint keeps up to free_max of the
+ *   segments it lets go (renamed NAME.wal.free) instead of deleting them,
+ *   and wal_prepare() readies the next segment from one of them: its
+ *   blocks are allocated and its pages often still cached, so it only has
+ *   to be zeroed (segment_reuse()). The zeros are not synced: after a
+ *   power loss the file may hold its old bytes again, which recovery
+ *   below reads as a segment never written (its old header names a lower
+ *   segment number) or as a torn tail (old records have lower sequence
+ *   numbers). A process crash loses nothing: the page cache holds the
+ *   zeros. Kept files are deleted at close and at open.
+ *
  * RECOVERY
- *   A last segment that is empty or all zeros was created but never
- *   written (a crash between creating it and writing its header): it is
- *   deleted first, the segment before it becomes the last, and its number
- *   is used again, so that segment numbers stay consecutive.
+ *   A last segment that was never written is deleted first: empty or all
+ *   zeros (a crash between creating it and writing its header), or a
+ *   reused one still holding an intact header of an older segment of the
+ *   shard. The segment before it becomes the last, and its number is used
+ *   again, so that segment numbers stay consecutive.
  *   For each segment from the snapshot's starting segment on, in order:
  *   check the header, then read records while each is whole: length in
  *   range, checksum right, sequence number the one expected. At the first
@@ -213,14 +226,30 @@ static void header_fill(unsigned char *h, uint32_t shard, uint64_t seg,
     wr32(h + 60, checksum(h, 60));
 }
 
+/* Whether `h` is an intact header of a segment of `shard`, any number. */
+static bool header_valid(const unsigned char *h, uint64_t size, uint32_t shard)
+{
+    return size >= WAL_SEG_HEADER && memcmp(h, seg_magic, 8) == 0 &&
+           rd32(h + 8) >= WAL_VERSION_MIN && rd32(h + 8) <= WAL_VERSION &&
+           rd32(h + 60) == checksum(h, 60) && rd32(h + 12) == shard;
+}
+
 /* Whether `h` is a valid header of segment `seg` of `shard`. */
 static bool header_ok(const unsigned char *h, uint64_t size, uint32_t shard,
                       uint64_t seg)
 {
-    return size >= WAL_SEG_HEADER && memcmp(h, seg_magic, 8) == 0 &&
-           rd32(h + 8) >= WAL_VERSION_MIN && rd32(h + 8) <= WAL_VERSION &&
-           rd32(h + 60) == checksum(h, 60) && rd32(h + 12) == shard &&
-           rd64(h + 16) == seg;
+    return header_valid(h, size, shard) && rd64(h + 16) == seg;
+}
+
+/* Whether segment `seg`, mapped at m, was never written: all zeros (a
+ * crash between its creation and its header), or a kept segment readied
+ * again whose new header never reached the disk (power lost before a
+ * sync): it still holds its old life's header, with a lower number. */
+static bool never_written(const unsigned char *m, uint64_t size, uint32_t shard,
+                          uint64_t seg)
+{
+    return all_zero(m, size) ||
+           (header_valid(m, size, shard) && rd64(m + 16) < seg);
 }
 
 /* --- segment scan, shared by recovery and check --------------------------- */
@@ -331,10 +360,23 @@ static void unmap_close(int fd, unsigned char *map, uint64_t len)
     io->close(fd);
 }
 
+/* The path of segment `seg` with `ext` appended: ".spare" (readied ahead,
+ * wal_prepare()) or ".free" (let go, kept to be readied again). */
+static void other_path(char *buf, size_t cap, const char *dir, uint32_t shard,
+                       uint64_t seg, const char *ext)
+{
+    wal_path(buf, cap, dir, shard, seg);
+    strncat(buf, ext, cap - strlen(buf) - 1);
+}
+
 static void spare_path(char *buf, size_t cap, const wal *w, uint64_t seg)
 {
-    wal_path(buf, cap, w->dir, w->shard, seg);
-    strncat(buf, ".spare", cap - strlen(buf) - 1);
+    other_path(buf, cap, w->dir, w->shard, seg, ".spare");
+}
+
+static void free_path(char *buf, size_t cap, const wal *w, uint64_t seg)
+{
+    other_path(buf, cap, w->dir, w->shard, seg, ".free");
 }
 
 /* Create, size and map a segment file at `path`. */
@@ -356,6 +398,43 @@ static int segment_file(const char *path, uint64_t size, bool populate,
     if (populate) /* fault the pages in now, not on the write path */
         (void)madvise(m, size, MADV_POPULATE_WRITE);
 #endif
+    *fdp = fd;
+    *mp = m;
+    return WARP_OK;
+}
+
+/* Ready kept segment file `from` again as `path`, `size` bytes, mapped,
+ * its pages faulted in and zeroed. Cheaper than a new file: its blocks are
+ * allocated already and its pages are often still cached, so there is no
+ * file to create and reserve, no page to allocate, and no unlink (with
+ * its discards) when a checkpoint lets it go. The zeros are in the page
+ * cache only: after a power loss its old bytes may be back, which replay
+ * reads as never written (an old header) or as a torn tail (records of
+ * lower sequence numbers). A file that cannot be readied is deleted. */
+static int segment_reuse(const char *from, const char *path, uint64_t size,
+                         int *fdp, unsigned char **mp)
+{
+    unsigned char *m = NULL;
+    int fd = -1, rc;
+
+    if (io->rename(from, path) < 0) {
+        rc = io_error(errno);
+        io->unlink(from);
+        return rc;
+    }
+    if ((fd = io->open(path, O_RDWR, 0)) < 0 ||
+        io->ftruncate(fd, (off_t)size) < 0 ||
+        io->fallocate(fd, 0, (off_t)size) < 0 || !(m = io->mmap(size, fd))) {
+        rc = io_error(errno);
+        if (fd >= 0)
+            io->close(fd);
+        io->unlink(path);
+        return rc;
+    }
+#ifdef MADV_POPULATE_WRITE
+    (void)madvise(m, size, MADV_POPULATE_WRITE);
+#endif
+    memset(m, 0, size);
     *fdp = fd;
     *mp = m;
     return WARP_OK;
@@ -432,22 +511,30 @@ static int segment_create(wal *w, uint64_t seg, uint64_t need)
 
 void wal_prepare(wal *w)
 {
-    char path[4200];
-    uint64_t seg, used;
-    unsigned char *m;
-    int fd;
+    char path[4200], from[4200];
+    uint64_t seg, used, kept = 0;
+    unsigned char *m = NULL;
+    int fd = -1, rc = -1;
 
     pthread_mutex_lock(&w->sync_lock);
     seg = w->seg + 1;
     used = atomic_load(&w->pub_off);
     bool wanted = w->fd >= 0 && w->spare_fd < 0 && used > w->map_len / 4;
+    bool reuse = wanted && w->nfree > 0;
+    if (reuse)
+        kept = w->free_seg[--w->nfree];
     pthread_mutex_unlock(&w->sync_lock);
     if (!wanted)
         return;
     spare_path(path, sizeof(path), w, seg);
+    if (reuse) {
+        free_path(from, sizeof(from), w, kept);
+        rc = segment_reuse(from, path, w->seg_size, &fd, &m);
+    }
     /* fsync=always: faulting in would dirty every page, and the next
      * group commit would write them all */
-    if (segment_file(path, w->seg_size, w->sync_mode != WAL_SYNC_NOW, &fd, &m))
+    if (rc != WARP_OK &&
+        segment_file(path, w->seg_size, w->sync_mode != WAL_SYNC_NOW, &fd, &m))
         return; /* the writer will try itself, and report */
     pthread_mutex_lock(&w->sync_lock);
     if (w->fd >= 0 && w->seg + 1 == seg && w->spare_fd < 0) {
@@ -811,19 +898,31 @@ int wal_switch(wal *w, uint64_t *seg)
 
 void wal_drop_before(wal *w, uint64_t seg)
 {
-    char path[4096];
+    char path[4096], kept[4200];
 
     pthread_mutex_lock(&w->sync_lock);
     for (; w->first_seg < seg; w->first_seg++) {
         wal_path(path, sizeof(path), w->dir, w->shard, w->first_seg);
-        (void)io->unlink(path);
+        free_path(kept, sizeof(kept), w, w->first_seg);
+        /* fsync=always readies no pages ahead (wal_prepare()) */
+        if (w->sync_mode != WAL_SYNC_NOW && w->nfree < w->free_max &&
+            w->nfree < WAL_FREE_MAX && io->rename(path, kept) == 0)
+            w->free_seg[w->nfree++] = w->first_seg;
+        else
+            (void)io->unlink(path);
     }
     pthread_mutex_unlock(&w->sync_lock);
 }
 
 void wal_close(wal *w)
 {
+    char path[4200];
+
     discard_spare(w);
+    for (; w->nfree > 0; w->nfree--) {
+        free_path(path, sizeof(path), w, w->free_seg[w->nfree - 1]);
+        io->unlink(path);
+    }
     for (int i = 0; i < w->nold; i++)
         unmap_close(w->old[i].fd, w->old[i].map, w->old[i].len);
     w->nold = 0;
@@ -839,18 +938,19 @@ void wal_close(wal *w)
 
 /* --- recovery ------------------------------------------------------------- */
 
-/* Remove the spare segment files of `shard` a previous run left. */
-static void remove_spares(const char *dir, uint32_t shard)
+/* Remove the files of `shard` with extension `ext` (".spare" or ".free")
+ * that a previous run left. */
+static void remove_others(const char *dir, uint32_t shard, const char *ext)
 {
     io_name *v;
     size_t n;
-    char path[4200];
+    char path[4200], list_ext[16] = ".wal";
 
-    if (io_list_numbered(dir, ".wal.spare", shard, &v, &n))
+    strncat(list_ext, ext, sizeof(list_ext) - strlen(list_ext) - 1);
+    if (io_list_numbered(dir, list_ext, shard, &v, &n))
         return;
     for (size_t i = 0; i < n; i++) {
-        wal_path(path, sizeof(path), dir, shard, v[i].num);
-        strncat(path, ".spare", sizeof(path) - strlen(path) - 1);
+        other_path(path, sizeof(path), dir, shard, v[i].num, ext);
         io->unlink(path);
     }
     free(v);
@@ -876,8 +976,8 @@ static bool segment_has_records(const char *dir, uint32_t shard, uint64_t seg)
     return ok;
 }
 
-/* Whether segment `seg` was created but never written: empty or all
- * zeros (a crash between its creation and its header). */
+/* Whether segment `seg` was created but never written: empty, or
+ * never_written(). */
 static bool segment_unwritten(const char *dir, uint32_t shard, uint64_t seg)
 {
     char path[4096];
@@ -891,7 +991,7 @@ static bool segment_unwritten(const char *dir, uint32_t shard, uint64_t seg)
         return false;
     if (fd < 0)
         return true;
-    unwritten = all_zero(m, size);
+    unwritten = never_written(m, size, shard, seg);
     munmap(m, size);
     io->close(fd);
     return unwritten;
@@ -929,7 +1029,7 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
         if ((rc = map_file(path, &fd, &m, &size)))
             break;
         if (fd < 0 || !header_ok(m, size, w->shard, segs[i])) {
-            bool empty = fd < 0 || all_zero(m, size);
+            bool empty = fd < 0 || never_written(m, size, w->shard, segs[i]);
             if (fd >= 0) {
                 munmap(m, size);
                 io->close(fd);
@@ -1011,7 +1111,8 @@ int wal_recover(wal *w, const char *dir, uint32_t shard, uint64_t seg_size,
         free(w->dir);
         return WARP_ENOMEM;
     }
-    remove_spares(dir, shard);
+    remove_others(dir, shard, ".spare");
+    remove_others(dir, shard, ".free");
     if ((rc = io_list_numbers(dir, ".wal", shard, &segs, &n)))
         return rc;
     for (first = 0; first < n && segs[first] < from_seg; first++) {

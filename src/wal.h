@@ -23,7 +23,8 @@
 #define WAL_SYNC_LATER 1 /* everysec: the next sync covers it, then closes */
 #define WAL_SYNC_NOW   2 /* always: fsync it before switching */
 
-#define WAL_OLD_MAX 8 /* segments left behind before a switch must sync */
+#define WAL_OLD_MAX  8  /* segments left behind before a switch must sync */
+#define WAL_FREE_MAX 16 /* segments let go and kept to be reused, at most */
 
 #define WAL_OP_PUT   1
 #define WAL_OP_DEL   2
@@ -70,6 +71,11 @@ typedef struct wal {
     uint64_t seg;       /* current segment number */
     uint64_t seg_seq;   /* sequence number of its first record */
     uint64_t first_seg; /* oldest segment on disk */
+    /* segments let go by checkpoints and kept, as NAME.wal.free, to be
+     * readied again (wal_prepare()); under sync_lock */
+    uint64_t free_seg[WAL_FREE_MAX];
+    int nfree;
+    int free_max; /* how many to keep (the owner sets it; 0: none) */
 
     /* appender state, under the shard lock */
     uint64_t off;             /* next record's offset in the segment */

@@ -548,6 +548,63 @@ automatic_checkpoint_waits_for_the_wal_to_outgrow_the_data(void **state)
     warp_close(db);
 }
 
+/* Kept segment files (NAME.wal.free) of the store in `db`. */
+static size_t kept_segments(const char *db)
+{
+    char sub[512];
+    size_t n;
+
+    snprintf(sub, sizeof(sub), "%s/wal", db);
+    free_names(list_files(sub, ".wal.free", &n));
+    return n;
+}
+
+/* Check that keys lo .. hi - 1 hold `kb` KiB of `fill`. */
+static void check_kib(warp_db *db, uint32_t lo, uint32_t hi, size_t kb,
+                      char fill)
+{
+    char key[32], val[4096], want[4096];
+    size_t vlen;
+
+    memset(want, fill, kb * 1024);
+    for (uint32_t i = lo; i < hi; i++) {
+        int n = snprintf(key, sizeof(key), "big:%u", i);
+        assert_ok(warp_get(db, key, (size_t)n, val, sizeof(val), &vlen, NULL));
+        assert_int_equal(vlen, kb * 1024);
+        assert_memory_equal(val, want, vlen);
+    }
+}
+
+/* The segments a checkpoint lets go are kept and readied again for the
+ * log, instead of new files (wal.c, segment_reuse()); what is written
+ * through them is all there after a reopen, and no kept file outlives
+ * the store's close. */
+static void checkpointed_segments_are_reused(void **state)
+{
+    test_dir *d = *state;
+    warp_options o = disk_options(1, WARP_FSYNC_EVERYSEC);
+    warp_db *db = open_disk(d->db, &o);
+
+    put_kib(db, 0, 400, 1, 'a'); /* ~400 KiB of WAL: 7 segments of 64 */
+    assert_ok(warp_checkpoint(db));
+    assert_int_equal(kept_segments(d->db), 2); /* of the 6+ let go */
+    /* the segment preparer, which looks every 10 ms while the log grows,
+     * readies each next segment from a kept one while there is one */
+    for (uint32_t i = 0; i < 400; i += 16) {
+        put_kib(db, i, i + 16, 1, 'b');
+        usleep(20 * 1000);
+    }
+    assert_int_equal(kept_segments(d->db), 0);
+    warp_close(db);
+    assert_int_equal(kept_segments(d->db), 0);
+    db = open_disk(d->db, &o);
+    check_kib(db, 0, 400, 1, 'b');
+    put_kib(db, 0, 400, 1, 'c'); /* and on through the log after them */
+    db = reopen(db, d->db, &o);
+    check_kib(db, 0, 400, 1, 'c');
+    warp_close(db);
+}
+
 static void automatic_checkpoint_starts_when_the_interval_passes(void **state)
 {
     test_dir *d = *state;
@@ -1018,6 +1075,7 @@ int main(void)
         cmocka_unit_test(checkpoint_of_an_in_memory_store_is_einval),
         DIR_TEST(automatic_checkpoint_starts_when_the_wal_grows),
         DIR_TEST(automatic_checkpoint_waits_for_the_wal_to_outgrow_the_data),
+        DIR_TEST(checkpointed_segments_are_reused),
         DIR_TEST(automatic_checkpoint_starts_when_the_interval_passes),
         DIR_TEST(leftover_tmp_snapshot_is_ignored),
         DIR_TEST(crash_after_snapshot_rename_before_wal_delete_recovers),
