@@ -16,11 +16,14 @@
  *   complex is loaded as upstream does, one put per entry, one engine call
  *   each, so its rate is the engines' single-put rate on these values.
  *   Then each store is settled (engine.h) and the windows run: for each
- *   thread count, each repetition, each engine (warp once per --physics
+ *   repetition, each thread count, each engine (warp once per --physics
  *   mode) a warmup window (--warmup S, not counted), then a measured one
  *   (--seconds S). The engines take turns, their order rotating by one
- *   each repetition, so a noisy stretch of this shared machine hits them
- *   alike; every engine replays the same key sequence in a window.
+ *   each repetition, and the thread counts take turns too, so that a noisy
+ *   stretch of this shared machine hits every engine and every thread
+ *   count alike (a ratio between thread counts is then measured side by
+ *   side, not across minutes); every engine replays the same key sequence
+ *   in a window.
  *
  * THE REPORT
  *   One row per window on stdout (with `cores`, the workers' own CPU
@@ -157,8 +160,9 @@ static const char usage_text[] =
     "  --physics LIST    warp's physics modes: off, adaptive, full; warp runs\n"
     "                    once per mode (default full: the seed ran with every\n"
     "                    feature on)\n"
-    "  --repeat R        every window R times, engines taking turns in a\n"
-    "                    rotating order; medians reported (default 1)\n"
+    "  --repeat R        every window R times, thread counts and engines\n"
+    "                    taking turns (engines in a rotating order);\n"
+    "                    medians reported (default 1)\n"
     "  --dir DIR         stores in DIR/<engine>-<workload>; DIR must be "
     "absent\n"
     "                    or empty and is cleaned up (unless --keep)\n"
@@ -693,7 +697,7 @@ static int run_window(struct cmp *c, engine *eng, enum cmp_workload wl,
 }
 
 /* Every store of workload wl: open and load them all, run every window
- * with the engines taking turns, close them. */
+ * with the engines and the thread counts taking turns, close them. */
 static int run_workload(struct cmp *c, enum cmp_workload wl)
 {
     engine *eng[MAX_ENGINES] = {NULL};
@@ -704,8 +708,8 @@ static int run_workload(struct cmp *c, enum cmp_workload wl)
             goto out;
     printf("\n");
     print_header();
-    for (unsigned t = 0; t < c->cfg.nthreads; t++)
-        for (unsigned rep = 0; rep < c->cfg.repeat; rep++)
+    for (unsigned rep = 0; rep < c->cfg.repeat; rep++)
+        for (unsigned t = 0; t < c->cfg.nthreads; t++)
             for (unsigned i = 0; i < c->nrunners; i++) {
                 struct runner who = c->runners[(i + rep) % c->nrunners];
                 if (run_window(c, eng[who.engine], wl, who, c->cfg.threads[t],
