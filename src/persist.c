@@ -1009,6 +1009,17 @@ static bool wal_grown(warp_db *db)
            (data > want ? data : want);
 }
 
+/* Wait on `cond` for up to `ms` ms, bg_lock held (and held again on
+ * return); false once persist_end() has asked the threads to stop. */
+static bool bg_sleep(persist *p, pthread_cond_t *cond, unsigned ms)
+{
+    struct timespec until = clock_deadline(ms);
+
+    if (!p->stop)
+        pthread_cond_timedwait(cond, &p->bg_lock, &until);
+    return !p->stop;
+}
+
 /* Every 100 ms: the routine work (bg_tick()), and a checkpoint when the
  * interval has passed or the WAL has grown enough. */
 static void *bg_main(void *arg)
@@ -1019,11 +1030,7 @@ static void *bg_main(void *arg)
 
     pthread_setname_np(pthread_self(), "warp-bg");
     pthread_mutex_lock(&p->bg_lock);
-    while (!p->stop) {
-        struct timespec ts = clock_deadline(100);
-        pthread_cond_timedwait(&p->bg_cond, &p->bg_lock, &ts);
-        if (p->stop)
-            break;
+    while (bg_sleep(p, &p->bg_cond, 100)) {
         pthread_mutex_unlock(&p->bg_lock);
         bg_tick(db);
         bool by_time =
@@ -1059,11 +1066,7 @@ static void *prep_main(void *arg)
 
     pthread_setname_np(pthread_self(), "warp-wal");
     pthread_mutex_lock(&p->bg_lock);
-    while (!p->stop) {
-        struct timespec ts = clock_deadline(ms);
-        pthread_cond_timedwait(&p->prep_cond, &p->bg_lock, &ts);
-        if (p->stop)
-            break;
+    while (bg_sleep(p, &p->prep_cond, ms)) {
         pthread_mutex_unlock(&p->bg_lock);
         for (uint32_t i = 0; i < db->nshards; i++)
             if (db->shards[i].logged)

@@ -514,7 +514,7 @@ void wal_prepare(wal *w)
     char path[4200], from[4200];
     uint64_t seg, used, kept = 0;
     unsigned char *m = NULL;
-    int fd = -1, rc = -1;
+    int fd = -1;
 
     pthread_mutex_lock(&w->sync_lock);
     seg = w->seg + 1;
@@ -527,13 +527,13 @@ void wal_prepare(wal *w)
     if (!wanted)
         return;
     spare_path(path, sizeof(path), w, seg);
-    if (reuse) {
+    if (reuse)
         free_path(from, sizeof(from), w, kept);
-        rc = segment_reuse(from, path, w->seg_size, &fd, &m);
-    }
+    bool ready =
+        reuse && segment_reuse(from, path, w->seg_size, &fd, &m) == WARP_OK;
     /* fsync=always: faulting in would dirty every page, and the next
      * group commit would write them all */
-    if (rc != WARP_OK &&
+    if (!ready &&
         segment_file(path, w->seg_size, w->sync_mode != WAL_SYNC_NOW, &fd, &m))
         return; /* the writer will try itself, and report */
     pthread_mutex_lock(&w->sync_lock);
