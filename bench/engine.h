@@ -67,8 +67,13 @@ typedef struct engine_ops {
      * preload, not a measured workload). */
     int (*load)(engine *e, const warp_put_item *items, size_t n);
     /* After a load: make the store what a long-running one would be
-     * (synced; RocksDB flushed and compacted). */
+     * (synced; RocksDB flushed and compacted; warp checkpointed). */
     int (*settle)(engine *e);
+    /* After a measured window: finish the background work it left behind
+     * (its writes synced, in every fsync mode; RocksDB's flushes and
+     * compactions done), so that the next window, often another
+     * engine's, does not pay for it. */
+    int (*quiesce)(engine *e);
     /* Switch physics (warp only; NULL for the others). */
     int (*physics)(engine *e, warp_physics_mode mode);
     /* The engine's bytes: memory for warp in memory, else on disk. */

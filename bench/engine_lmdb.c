@@ -19,6 +19,7 @@
  *   get_many, quantum_get  the keys read one by one inside one renewed
  *           read transaction
  *   load    1,000 puts per write transaction (a preload)
+ *   settle, quiesce  mdb_env_sync(force)
  */
 #include <errno.h>
 #include <lmdb.h>
@@ -146,6 +147,11 @@ static int l_settle(engine *e)
 {
     int err = mdb_env_sync(e->env, 1);
     return err == 0 ? WARP_OK : fail("mdb_env_sync", err);
+}
+
+static int l_quiesce(engine *e)
+{
+    return l_settle(e);
 }
 
 static uint64_t l_size(engine *e)
@@ -279,6 +285,7 @@ const engine_ops engine_lmdb = {
     .close = l_close,
     .load = l_load,
     .settle = l_settle,
+    .quiesce = l_quiesce,
     .physics = NULL,
     .size = l_size,
     .thread_open = l_thread_open,

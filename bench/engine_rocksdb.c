@@ -21,11 +21,14 @@
  *   load    WriteBatches of 1,000 puts (a preload)
  *   settle  flush the memtable and compact everything into the last level,
  *           so reads find one sorted run, as in a settled store
+ *   quiesce FlushWAL(sync), then wait until no flush or compaction runs
+ *           or is due
  */
 #include <rocksdb/c.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "engine.h"
 
@@ -171,6 +174,32 @@ static int r_settle(engine *e)
     return WARP_OK;
 }
 
+/* Whether a flush or a compaction is running or due. */
+static bool r_busy(engine *e)
+{
+    static const char *const props[] = {
+        "rocksdb.num-running-flushes", "rocksdb.num-running-compactions",
+        "rocksdb.mem-table-flush-pending", "rocksdb.compaction-pending"};
+    for (size_t i = 0; i < sizeof props / sizeof props[0]; i++) {
+        uint64_t v = 0;
+        if (rocksdb_property_int(e->db, props[i], &v) == 0 && v != 0)
+            return true;
+    }
+    return false;
+}
+
+static int r_quiesce(engine *e)
+{
+    char *err = NULL;
+    rocksdb_flush_wal(e->db, 1, &err);
+    if (err != NULL)
+        return fail("rocksdb_flush_wal", err);
+    /* at most a minute: a compaction that long is reported as it is */
+    for (int i = 0; i < 6000 && r_busy(e); i++)
+        nanosleep(&(struct timespec){.tv_nsec = 10000000}, NULL);
+    return WARP_OK;
+}
+
 static uint64_t r_size(engine *e)
 {
     uint64_t sst = 0, mem = 0;
@@ -284,6 +313,7 @@ const engine_ops engine_rocksdb = {
     .close = r_close,
     .load = r_load,
     .settle = r_settle,
+    .quiesce = r_quiesce,
     .physics = NULL,
     .size = r_size,
     .thread_open = r_thread_open,

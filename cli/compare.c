@@ -687,7 +687,7 @@ static int run_window(struct cmp *c, engine *eng, enum cmp_workload wl,
              threads, rep + 1);
     spec.seconds = c->cfg.seconds;
     spec.seed = seed;
-    if (cmp_run(&spec, &st) != 0)
+    if (cmp_run(&spec, &st) != 0 || ops->quiesce(eng) != WARP_OK)
         return 1;
     struct row *r = &c->rows[c->nrows++];
     *r = (struct row){

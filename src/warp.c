@@ -379,7 +379,7 @@ static int deliver(const warp_db *db, uint32_t slot, const item *it, void *buf,
         return WARP_ERANGE;
     if (__builtin_expect(item_tier(it) != ITEM_RAW, 0))
         return tier_deliver((warp_db *)db, slot, it, buf);
-    if (it->vlen)
+    if (buf && it->vlen) /* no buffer (warp_exists()): cap 0, vlen 0 */
         memcpy(buf, item_val(it), it->vlen);
     return WARP_OK;
 }
