@@ -561,6 +561,14 @@ typedef int (*warp_foreach_fn)(void *ctx, const void *key, size_t klen,
  * WARP_OK, WARP_EINVAL, or fn's nonzero result. */
 int warp_foreach(warp_db *db, warp_foreach_fn fn, void *ctx);
 
+/* warp_foreach() from slot `first` on (0 .. WARP_SLOTS; WARP_SLOTS visits
+ * nothing): the pairs of the slots before it are not read at all, so a
+ * walk resumed slot by slot (a cursor, as warpd's SCAN keeps) costs the
+ * pairs it visits. Returns as warp_foreach() does, and WARP_EINVAL for a
+ * `first` past WARP_SLOTS. */
+int warp_foreach_from(warp_db *db, uint32_t first, warp_foreach_fn fn,
+                      void *ctx);
+
 /* ------------------------------------------------------------------------ */
 /* Physics (docs/PHYSICS.md)                                                  */
 /* ------------------------------------------------------------------------ */

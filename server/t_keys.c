@@ -2,15 +2,14 @@
  * t_keys.c - the generic key commands: DEL, UNLINK, EXISTS, TOUCH, TYPE,
  * KEYS, SCAN, RANDOMKEY, RENAME, RENAMENX.
  *
- * KEYS, SCAN and RANDOMKEY walk the store with warp_foreach(), which
- * visits slot 0 to WARP_SLOTS-1 in order. SCAN's cursor is therefore a
- * slot number: a call returns the keys of whole slots, from the cursor's
- * slot on, until COUNT keys are collected, and the next slot as the new
- * cursor (0 when the walk is done). Every key present for the whole scan
- * is returned exactly once, a guarantee as strong as Redis's. The engine
- * has no call that starts at a slot, so each call walks the slots before
- * its cursor without collecting (O(store) per call; docs/SERVER.md).
- * Reserved keys and expired values are never shown.
+ * KEYS, SCAN and RANDOMKEY walk the store with warp_foreach_from(), which
+ * visits the slots from a given one to WARP_SLOTS-1 in order. SCAN's
+ * cursor is therefore a slot number: a call returns the keys of whole
+ * slots, from the cursor's slot on, until COUNT keys are collected, and
+ * the next slot as the new cursor (0 when the walk is done). Every key
+ * present for the whole scan is returned exactly once, a guarantee as
+ * strong as Redis's, and a call reads only the slots it returns (and the
+ * one where it stops). Reserved keys and expired values are never shown.
  */
 #include "command.h"
 #include "keyspace.h"
@@ -71,11 +70,10 @@ typedef struct walk {
     size_t nkeys;
     const char *pat; /* NULL: every key */
     size_t plen;
-    uint32_t from_slot;
     uint64_t count;     /* stop after the slot where this many are collected */
     uint32_t next_slot; /* SCAN: the cursor to return; 0 when done */
     uint32_t cur_slot;
-    bool want_one; /* RANDOMKEY: the first key at or after from_slot */
+    bool want_one; /* RANDOMKEY: the first key of the walk */
     uint64_t now;
     bool oom;
 } walk;
@@ -100,8 +98,6 @@ static int walk_fn(void *ctx, const void *key, size_t klen, const void *val,
     walk *w = ctx;
     wd_value v;
 
-    if (where->slot < w->from_slot)
-        return 0;
     if (where->slot != w->cur_slot) {
         /* a new slot: stop here if the previous ones gave enough */
         if (w->count && w->nkeys >= w->count) {
@@ -193,9 +189,8 @@ void scan_cmd(wd_client *c)
         cursor = WARP_SLOTS; /* past the end: an empty, final page */
         none = true;
     }
-    w.from_slot = (uint32_t)cursor;
     if (!none)
-        warp_foreach(server.db, walk_fn, &w);
+        warp_foreach_from(server.db, (uint32_t)cursor, walk_fn, &w);
     if (w.oom) {
         add_engine_error(c, WARP_ENOMEM);
         buf_free(&w.keys);
@@ -219,13 +214,9 @@ void randomkey_cmd(wd_client *c)
                     c->id * 0xff51afd7ed558ccdull) >>
                    40) %
         WARP_SLOTS;
-    w.from_slot = r;
-    warp_foreach(server.db, walk_fn, &w);
-    if (w.nkeys == 0 && r > 0) { /* none from r on: wrap around */
-        w.from_slot = 0;
-        w.cur_slot = UINT32_MAX;
-        warp_foreach(server.db, walk_fn, &w);
-    }
+    warp_foreach_from(server.db, r, walk_fn, &w);
+    if (w.nkeys == 0 && r > 0) /* none from r on: wrap around */
+        warp_foreach_from(server.db, 0, walk_fn, &w);
     if (w.nkeys == 0) {
         add_null(c);
     } else {

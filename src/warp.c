@@ -1138,11 +1138,17 @@ static void foreach_item(void *arg, const item *it)
 
 int warp_foreach(warp_db *db, warp_foreach_fn fn, void *ctx)
 {
+    return warp_foreach_from(db, 0, fn, ctx);
+}
+
+int warp_foreach_from(warp_db *db, uint32_t first, warp_foreach_fn fn,
+                      void *ctx)
+{
     foreach_ctx f = {.db = db, .fn = fn, .ctx = ctx};
 
-    if (!db || !fn)
+    if (!db || !fn || first > WARP_SLOTS)
         return WARP_EINVAL;
-    for (f.slot = 0; f.slot < WARP_SLOTS && !f.rc; f.slot++) {
+    for (f.slot = first; f.slot < WARP_SLOTS && !f.rc; f.slot++) {
         shard *sh = lock_slot(db, f.slot);
         table_foreach(&db->slots[f.slot], foreach_item, &f);
         pthread_mutex_unlock(&sh->lock);

@@ -808,6 +808,40 @@ static void foreach_stops_when_the_callback_returns_nonzero(void **state)
     free(w);
 }
 
+/* A walk from slot s visits exactly the pairs of slots s.. (each once,
+ * slot by slot), none before; from WARP_SLOTS it visits nothing. */
+static void
+foreach_from_a_slot_visits_that_slot_and_the_ones_after(void **state)
+{
+    warp_db *db = *state;
+    walk *all = new_walk(db);
+    uint32_t firsts[] = {0, 1, WARP_SLOTS / 3, WARP_SLOTS - 1, WARP_SLOTS};
+
+    put_fe_keys(db, FOREACH_KEYS);
+    assert_ok(warp_foreach(db, visit, all)); /* where each key lives */
+    for (size_t f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
+        walk *w = new_walk(db);
+        size_t want = 0;
+        assert_ok(warp_foreach_from(db, firsts[f], visit, w));
+        assert_false(w->wrong);
+        for (uint32_t s = 0; s < WARP_SLOTS; s++)
+            if (w->slot_done[s])
+                assert_true(s >= firsts[f] && all->slot_done[s]);
+        for (size_t i = 0; i < FOREACH_KEYS; i++) {
+            char key[64];
+            warp_placement at;
+            assert_ok(warp_locate(db, key,
+                                  format_key(key, sizeof(key), "fe", i), &at));
+            bool after = at.slot >= firsts[f];
+            assert_int_equal(w->visits[i], after ? 1 : 0);
+            want += after;
+        }
+        assert_int_equal(w->calls, want);
+        free(w);
+    }
+    free(all);
+}
+
 static void foreach_of_an_empty_store_calls_nothing(void **state)
 {
     warp_db *db = *state;
@@ -948,6 +982,7 @@ int main(void)
         OWN_STORE_TEST(seven_shards_are_all_used),
         STORE_TEST(foreach_visits_every_pair_once_slot_by_slot),
         STORE_TEST(foreach_stops_when_the_callback_returns_nonzero),
+        STORE_TEST(foreach_from_a_slot_visits_that_slot_and_the_ones_after),
         STORE_TEST(foreach_of_an_empty_store_calls_nothing),
         STORE_TEST(sync_of_an_in_memory_store_succeeds),
         STORE_TEST(checkpoint_of_an_in_memory_store_is_einval),

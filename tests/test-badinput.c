@@ -73,6 +73,7 @@ static void null_db_is_rejected_by_every_call(void **state)
     assert_rc(warp_shard_stats_get(NULL, 0, &ss), WARP_EINVAL);
     assert_rc(warp_locate(NULL, "k", 1, &at), WARP_EINVAL);
     assert_rc(warp_foreach(NULL, count_pairs, &failed), WARP_EINVAL);
+    assert_rc(warp_foreach_from(NULL, 0, count_pairs, &failed), WARP_EINVAL);
     assert_rc(warp_recovery_get(NULL, &rec), WARP_EINVAL);
     assert_rc(warp_durability_get(NULL, &dur), WARP_EINVAL);
     assert_int_equal(warp_shard_count(NULL), 0);
@@ -113,7 +114,7 @@ static void null_value_with_nonzero_length_is_rejected(void **state)
 static void null_out_pointers_are_rejected(void **state)
 {
     warp_db *db = *state;
-    size_t vlen;
+    size_t vlen, pairs = 0;
 
     put_str(db, "k", "v");
     assert_rc(warp_open(NULL, NULL, NULL), WARP_EINVAL);
@@ -124,6 +125,10 @@ static void null_out_pointers_are_rejected(void **state)
     assert_rc(warp_access_pattern_parse("hot", NULL), WARP_EINVAL);
     assert_rc(warp_priority_parse("high", NULL), WARP_EINVAL);
     assert_rc(warp_foreach(db, NULL, NULL), WARP_EINVAL);
+    assert_rc(warp_foreach_from(db, 0, NULL, NULL), WARP_EINVAL);
+    assert_rc(warp_foreach_from(db, WARP_SLOTS + 1, count_pairs, &pairs),
+              WARP_EINVAL);
+    assert_int_equal(pairs, 0);
     assert_rc(warp_recovery_get(db, NULL), WARP_EINVAL);
     assert_rc(warp_durability_get(db, NULL), WARP_EINVAL);
     assert_only_k_is_stored(db);
