@@ -9,7 +9,8 @@
  * the next slot as the new cursor (0 when the walk is done). Every key
  * present for the whole scan is returned exactly once, a guarantee as
  * strong as Redis's, and a call reads only the slots it returns (and the
- * one where it stops). Reserved keys and expired values are never shown.
+ * first pair of the slot where it stops). Reserved keys and expired values
+ * are never shown.
  */
 #include "command.h"
 #include "keyspace.h"
