@@ -569,6 +569,19 @@ int warp_foreach(warp_db *db, warp_foreach_fn fn, void *ctx);
 int warp_foreach_from(warp_db *db, uint32_t first, warp_foreach_fn fn,
                       void *ctx);
 
+/* Called by warp_foreach_keys_from() for each key, with the length of its
+ * value; the key is valid only during the call. Return 0 to go on,
+ * anything else to stop. */
+typedef int (*warp_foreach_key_fn)(void *ctx, const void *key, size_t klen,
+                                   size_t vlen, const warp_placement *where);
+
+/* warp_foreach_from() for the keys alone: no value is read, so a walk
+ * costs no disk read for a value in deep_cache and no decompression for
+ * one in photon_sphere (warpd's KEYS and SCAN). The same guarantees and
+ * results as warp_foreach_from(). */
+int warp_foreach_keys_from(warp_db *db, uint32_t first, warp_foreach_key_fn fn,
+                           void *ctx);
+
 /* ------------------------------------------------------------------------ */
 /* Physics (docs/PHYSICS.md)                                                  */
 /* ------------------------------------------------------------------------ */

@@ -279,6 +279,23 @@ static void ttl_remove(wd_stripe *s, const char *k, size_t klen, uint64_t h)
         ttl_remove_at(s, i);
 }
 
+int64_t ttl_of(const char *k, size_t klen)
+{
+    uint64_t h = key_hash(k, klen);
+    uint32_t id = (uint32_t)(h & (WD_STRIPES - 1));
+    wd_stripe *s = &stripes[id];
+    int64_t expire = 0;
+
+    stripe_lock(id);
+    if (s->count) {
+        size_t i = ttl_find(s, k, klen, h);
+        if (s->tab[i].key)
+            expire = s->tab[i].expire;
+    }
+    stripe_unlock(id);
+    return expire;
+}
+
 size_t ttl_count(void)
 {
     return atomic_load_explicit(&ttl_keys, memory_order_relaxed);

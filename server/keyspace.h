@@ -93,6 +93,9 @@ uint64_t keyspace_user_keys(void);
 /* The TTL index: keys with an expiry, per stripe, kept exact under the
  * stripe's lock. */
 size_t ttl_count(void);
+/* k's expiry from the index (Unix ms), 0 if it has none; takes k's
+ * stripe lock, so the caller holds no engine lock (KEYS, SCAN). */
+int64_t ttl_of(const char *k, size_t klen);
 /* Rebuild it from the store, expire what is already due, check the store
  * marker (adopting a plain store if cfg.adopt). Returns 0 or -1 (logged). */
 int keyspace_load(void);

@@ -2,15 +2,18 @@
  * t_keys.c - the generic key commands: DEL, UNLINK, EXISTS, TOUCH, TYPE,
  * KEYS, SCAN, RANDOMKEY, RENAME, RENAMENX.
  *
- * KEYS, SCAN and RANDOMKEY walk the store with warp_foreach_from(), which
- * visits the slots from a given one to WARP_SLOTS-1 in order. SCAN's
- * cursor is therefore a slot number: a call returns the keys of whole
- * slots, from the cursor's slot on, until COUNT keys are collected, and
- * the next slot as the new cursor (0 when the walk is done). Every key
- * present for the whole scan is returned exactly once, a guarantee as
- * strong as Redis's, and a call reads only the slots it returns (and the
- * first pair of the slot where it stops). Reserved keys and expired values
- * are never shown.
+ * KEYS, SCAN and RANDOMKEY walk the store's keys with
+ * warp_foreach_keys_from(), which visits the slots from a given one to
+ * WARP_SLOTS-1 in order and reads no value (none from disk for a value in
+ * deep_cache). SCAN's cursor is therefore a slot number: a call returns
+ * the keys of whole slots, from the cursor's slot on, until COUNT keys are
+ * collected, and the next slot as the new cursor (0 when the walk is
+ * done). Every key present for the whole scan is returned exactly once, a
+ * guarantee as strong as Redis's, and a call reads only the slots it
+ * returns (and the first key of the slot where it stops). Reserved keys
+ * are never shown, nor expired ones: after the walk, each key collected is
+ * checked against the TTL index (keyspace.h), whose stripe lock must not
+ * be taken under the shard locks the walk holds.
  */
 #include "command.h"
 #include "keyspace.h"
@@ -72,9 +75,8 @@ typedef struct walk {
     const char *pat; /* NULL: every key */
     size_t plen;
     uint64_t count;     /* stop after the slot where this many are collected */
-    uint32_t next_slot; /* SCAN: the cursor to return; 0 when done */
+    uint32_t next_slot; /* where it stopped: the next cursor; 0 at the end */
     uint32_t cur_slot;
-    bool want_one; /* RANDOMKEY: the first key of the walk */
     uint64_t now;
     bool oom;
 } walk;
@@ -93,12 +95,12 @@ static bool walk_push(walk *w, const void *k, size_t klen)
     return true;
 }
 
-static int walk_fn(void *ctx, const void *key, size_t klen, const void *val,
-                   size_t vlen, const warp_placement *where)
+static int walk_fn(void *ctx, const void *key, size_t klen, size_t vlen,
+                   const warp_placement *where)
 {
     walk *w = ctx;
-    wd_value v;
 
+    (void)vlen;
     if (where->slot != w->cur_slot) {
         /* a new slot: stop here if the previous ones gave enough */
         if (w->count && w->nkeys >= w->count) {
@@ -109,14 +111,33 @@ static int walk_fn(void *ctx, const void *key, size_t klen, const void *val,
     }
     if (key_reserved(key, klen))
         return 0;
-    if (value_decode(val, vlen, &v) != 0 ||
-        (v.expire && (uint64_t)v.expire <= w->now))
-        return 0;
     if (w->pat && !glob_match(w->pat, w->plen, key, klen, false))
         return 0;
-    if (!walk_push(w, key, klen))
-        return 1;
-    return w->want_one ? 1 : 0;
+    return walk_push(w, key, klen) ? 0 : 1;
+}
+
+/* Walk the keys from slot `first` on, then drop the ones whose expiry is
+ * due (no engine lock is held any more). */
+static void walk_from(walk *w, uint32_t first)
+{
+    size_t in = 0, out = 0, kept = 0;
+
+    warp_foreach_keys_from(server.db, first, walk_fn, w);
+    if (w->oom || ttl_count() == 0)
+        return;
+    for (size_t i = 0; i < w->nkeys; i++) {
+        uint32_t n;
+        memcpy(&n, w->keys.p + in, 4);
+        int64_t expire = ttl_of(w->keys.p + in + 4, n);
+        if (!expire || (uint64_t)expire > w->now) {
+            memmove(w->keys.p + out, w->keys.p + in, 4 + (size_t)n);
+            out += 4 + (size_t)n;
+            kept++;
+        }
+        in += 4 + (size_t)n;
+    }
+    w->keys.len = out;
+    w->nkeys = kept;
 }
 
 static void add_walked_keys(wd_client *c, walk *w)
@@ -141,7 +162,7 @@ void keys_cmd(wd_client *c)
         w.pat = c->argv[1];
         w.plen = c->argvlen[1];
     }
-    warp_foreach(server.db, walk_fn, &w);
+    walk_from(&w, 0);
     if (w.oom)
         add_engine_error(c, WARP_ENOMEM);
     else
@@ -191,7 +212,7 @@ void scan_cmd(wd_client *c)
         none = true;
     }
     if (!none)
-        warp_foreach_from(server.db, (uint32_t)cursor, walk_fn, &w);
+        walk_from(&w, (uint32_t)cursor);
     if (w.oom) {
         add_engine_error(c, WARP_ENOMEM);
         buf_free(&w.keys);
@@ -206,19 +227,37 @@ void scan_cmd(wd_client *c)
     buf_free(&w.keys);
 }
 
+/* The first key shown from a random slot on, wrapping around once: the
+ * walk takes one slot with keys at a time (COUNT 1), until one of them is
+ * not expired. */
 void randomkey_cmd(wd_client *c)
 {
-    walk w = {.now = wd_now_ms(), .want_one = true, .cur_slot = UINT32_MAX};
-    uint32_t r;
+    uint32_t r = (uint32_t)(((uint64_t)wd_mono_ms() * 0x9E3779B97F4A7C15ull ^
+                             c->id * 0xff51afd7ed558ccdull) >>
+                            40) %
+                 WARP_SLOTS;
+    uint32_t from = r;
+    bool wrapped = r == 0;
+    walk w;
 
-    r = (uint32_t)(((uint64_t)wd_mono_ms() * 0x9E3779B97F4A7C15ull ^
-                    c->id * 0xff51afd7ed558ccdull) >>
-                   40) %
-        WARP_SLOTS;
-    warp_foreach_from(server.db, r, walk_fn, &w);
-    if (w.nkeys == 0 && r > 0) /* none from r on: wrap around */
-        warp_foreach_from(server.db, 0, walk_fn, &w);
-    if (w.nkeys == 0) {
+    for (;;) {
+        w = (walk){.now = wd_now_ms(), .count = 1, .cur_slot = UINT32_MAX};
+        walk_from(&w, from);
+        if (w.nkeys > 0 || w.oom)
+            break;
+        buf_free(&w.keys);
+        if (w.next_slot) { /* that slot's keys were all expired */
+            from = w.next_slot;
+        } else if (!wrapped) { /* none from r on: from the first slot */
+            from = 0;
+            wrapped = true;
+        } else {
+            break;
+        }
+    }
+    if (w.oom) {
+        add_engine_error(c, WARP_ENOMEM);
+    } else if (w.nkeys == 0) {
         add_null(c);
     } else {
         uint32_t n;

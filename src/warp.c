@@ -1115,10 +1115,12 @@ bool db_key_placement(warp_db *db, const void *key, size_t klen,
 
 /* --- iteration ------------------------------------------------------------ */
 
+/* A walk calls one of fn (pairs) and kfn (keys alone). */
 typedef struct foreach_ctx {
     warp_db *db;
     uint32_t slot;
     warp_foreach_fn fn;
+    warp_foreach_key_fn kfn;
     void *ctx;
     int rc;
     tier_buf buf; /* a tiered value, decoded */
@@ -1128,12 +1130,28 @@ static void foreach_item(void *arg, const item *it)
 {
     foreach_ctx *f = arg;
     warp_placement where;
-    const void *val;
+    const void *val = NULL;
 
-    if (f->rc || (f->rc = tier_value(f->db, it, &f->buf, &val)))
+    if (f->rc || (f->fn && (f->rc = tier_value(f->db, it, &f->buf, &val))))
         return;
     fill_placement(f->db, f->slot, item_access(it), item_priority(it), &where);
-    f->rc = f->fn(f->ctx, item_key(it), item_klen(it), val, it->vlen, &where);
+    f->rc =
+        f->fn
+            ? f->fn(f->ctx, item_key(it), item_klen(it), val, it->vlen, &where)
+            : f->kfn(f->ctx, item_key(it), item_klen(it), it->vlen, &where);
+}
+
+static int foreach_run(foreach_ctx *f, uint32_t first)
+{
+    if (!f->db || first > WARP_SLOTS)
+        return WARP_EINVAL;
+    for (f->slot = first; f->slot < WARP_SLOTS && !f->rc; f->slot++) {
+        shard *sh = lock_slot(f->db, f->slot);
+        table_foreach(&f->db->slots[f->slot], foreach_item, f);
+        pthread_mutex_unlock(&sh->lock);
+    }
+    tier_buf_free(&f->buf);
+    return f->rc;
 }
 
 int warp_foreach(warp_db *db, warp_foreach_fn fn, void *ctx)
@@ -1146,13 +1164,13 @@ int warp_foreach_from(warp_db *db, uint32_t first, warp_foreach_fn fn,
 {
     foreach_ctx f = {.db = db, .fn = fn, .ctx = ctx};
 
-    if (!db || !fn || first > WARP_SLOTS)
-        return WARP_EINVAL;
-    for (f.slot = first; f.slot < WARP_SLOTS && !f.rc; f.slot++) {
-        shard *sh = lock_slot(db, f.slot);
-        table_foreach(&db->slots[f.slot], foreach_item, &f);
-        pthread_mutex_unlock(&sh->lock);
-    }
-    tier_buf_free(&f.buf);
-    return f.rc;
+    return fn ? foreach_run(&f, first) : WARP_EINVAL;
+}
+
+int warp_foreach_keys_from(warp_db *db, uint32_t first, warp_foreach_key_fn fn,
+                           void *ctx)
+{
+    foreach_ctx f = {.db = db, .kfn = fn, .ctx = ctx};
+
+    return fn ? foreach_run(&f, first) : WARP_EINVAL;
 }

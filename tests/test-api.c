@@ -842,6 +842,55 @@ foreach_from_a_slot_visits_that_slot_and_the_ones_after(void **state)
     free(all);
 }
 
+/* warp_foreach_keys_from()'s callback: each key fe:<i> once, with its
+ * value's length and its placement. */
+static int visit_key(void *ctx, const void *key, size_t klen, size_t vlen,
+                     const warp_placement *where)
+{
+    walk *w = ctx;
+    uint8_t val[40];
+    char buf[64];
+    unsigned long long i;
+    warp_placement at;
+
+    w->calls++;
+    snprintf(buf, sizeof(buf), "%.*s", (int)klen, (const char *)key);
+    if (sscanf(buf, "fe:%llu", &i) != 1 || i >= FOREACH_KEYS ||
+        vlen != fe_value(i, val) ||
+        warp_locate(w->db, key, klen, &at) != WARP_OK ||
+        at.slot != where->slot || at.shard != where->shard) {
+        w->wrong = true;
+        return -1;
+    }
+    w->visits[i]++;
+    w->slot_done[where->slot] = true;
+    return w->calls == w->stop_after ? 42 : 0;
+}
+
+/* The keys' walk visits what the pairs' walk does, from every start. */
+static void foreach_keys_from_visits_the_keys_of_foreach_from(void **state)
+{
+    warp_db *db = *state;
+    uint32_t firsts[] = {0, 7, WARP_SLOTS / 2, WARP_SLOTS};
+
+    put_fe_keys(db, FOREACH_KEYS);
+    for (size_t f = 0; f < sizeof(firsts) / sizeof(firsts[0]); f++) {
+        walk *pairs = new_walk(db), *keys = new_walk(db);
+        assert_ok(warp_foreach_from(db, firsts[f], visit, pairs));
+        assert_ok(warp_foreach_keys_from(db, firsts[f], visit_key, keys));
+        assert_false(pairs->wrong || keys->wrong);
+        assert_int_equal(keys->calls, pairs->calls);
+        assert_memory_equal(keys->visits, pairs->visits, sizeof(keys->visits));
+        free(pairs);
+        free(keys);
+    }
+    walk *w = new_walk(db);
+    w->stop_after = 5;
+    assert_int_equal(warp_foreach_keys_from(db, 0, visit_key, w), 42);
+    assert_int_equal(w->calls, 5);
+    free(w);
+}
+
 static void foreach_of_an_empty_store_calls_nothing(void **state)
 {
     warp_db *db = *state;
@@ -983,6 +1032,7 @@ int main(void)
         STORE_TEST(foreach_visits_every_pair_once_slot_by_slot),
         STORE_TEST(foreach_stops_when_the_callback_returns_nonzero),
         STORE_TEST(foreach_from_a_slot_visits_that_slot_and_the_ones_after),
+        STORE_TEST(foreach_keys_from_visits_the_keys_of_foreach_from),
         STORE_TEST(foreach_of_an_empty_store_calls_nothing),
         STORE_TEST(sync_of_an_in_memory_store_succeeds),
         STORE_TEST(checkpoint_of_an_in_memory_store_is_einval),

@@ -42,6 +42,15 @@ static int count_pairs(void *ctx, const void *key, size_t klen, const void *val,
     return 0;
 }
 
+/* A warp_foreach_keys_from callback that counts keys in *(size_t *)ctx. */
+static int count_keys(void *ctx, const void *key, size_t klen, size_t vlen,
+                      const warp_placement *at)
+{
+    (void)key, (void)klen, (void)vlen, (void)at;
+    ++*(size_t *)ctx;
+    return 0;
+}
+
 /* ------------------------------------------------------------------------ */
 /* NULL arguments                                                            */
 /* ------------------------------------------------------------------------ */
@@ -74,6 +83,8 @@ static void null_db_is_rejected_by_every_call(void **state)
     assert_rc(warp_locate(NULL, "k", 1, &at), WARP_EINVAL);
     assert_rc(warp_foreach(NULL, count_pairs, &failed), WARP_EINVAL);
     assert_rc(warp_foreach_from(NULL, 0, count_pairs, &failed), WARP_EINVAL);
+    assert_rc(warp_foreach_keys_from(NULL, 0, count_keys, &failed),
+              WARP_EINVAL);
     assert_rc(warp_recovery_get(NULL, &rec), WARP_EINVAL);
     assert_rc(warp_durability_get(NULL, &dur), WARP_EINVAL);
     assert_int_equal(warp_shard_count(NULL), 0);
@@ -127,6 +138,9 @@ static void null_out_pointers_are_rejected(void **state)
     assert_rc(warp_foreach(db, NULL, NULL), WARP_EINVAL);
     assert_rc(warp_foreach_from(db, 0, NULL, NULL), WARP_EINVAL);
     assert_rc(warp_foreach_from(db, WARP_SLOTS + 1, count_pairs, &pairs),
+              WARP_EINVAL);
+    assert_rc(warp_foreach_keys_from(db, 0, NULL, NULL), WARP_EINVAL);
+    assert_rc(warp_foreach_keys_from(db, WARP_SLOTS + 1, count_keys, &pairs),
               WARP_EINVAL);
     assert_int_equal(pairs, 0);
     assert_rc(warp_recovery_get(db, NULL), WARP_EINVAL);
