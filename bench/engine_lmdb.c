@@ -149,11 +149,6 @@ static int l_settle(engine *e)
     return err == 0 ? WARP_OK : fail("mdb_env_sync", err);
 }
 
-static int l_quiesce(engine *e)
-{
-    return l_settle(e);
-}
-
 static uint64_t l_size(engine *e)
 {
     MDB_envinfo info;
@@ -285,7 +280,7 @@ const engine_ops engine_lmdb = {
     .close = l_close,
     .load = l_load,
     .settle = l_settle,
-    .quiesce = l_quiesce,
+    .quiesce = l_settle,
     .physics = NULL,
     .size = l_size,
     .thread_open = l_thread_open,

@@ -863,7 +863,6 @@ static int visit_key(void *ctx, const void *key, size_t klen, size_t vlen,
         return -1;
     }
     w->visits[i]++;
-    w->slot_done[where->slot] = true;
     return w->calls == w->stop_after ? 42 : 0;
 }
 
