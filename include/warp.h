@@ -108,7 +108,7 @@ typedef struct warp_allocator {
  *   max_key_size      65536      0 .. 16777215 bytes
  *   max_value_size    67108864   0 .. 4294967295 bytes (64 MiB)
  *   huge_pages        yes        ask the kernel for transparent huge pages
- *                                for item memory
+ *                                for item memory and the physics key map
  *   fsync             everysec   always: a write returns once it is on disk;
  *                                concurrent writers share one sync (group
  *                                commit). everysec: synced in the background

@@ -552,7 +552,7 @@ int physics_open(warp_db *db, const char *dir)
     atomic_init(&p->s.period,
                 db->opts.physics == WARP_PHYSICS_FULL ? 1 : PERIOD_START);
     p->open_ms = p->last_fold_ms = clock_mono_ms();
-    key_map_init(&p->keys, KEY_MAP_MAX);
+    key_map_init(&p->keys, KEY_MAP_MAX, db->opts.huge_pages);
     if ((dir && !(p->dir = strdup(dir))) || wormholes_new(&p->worm)) {
         free(p->dir);
         free(p);

@@ -10,6 +10,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static double decay_factor(uint64_t dt_ms, uint64_t half_life_ms)
 {
@@ -54,10 +55,11 @@ warp_stage temporal_stage(uint64_t age_ms)
     return WARP_STAGE_DEEP_TIME;
 }
 
-void key_map_init(key_map *m, size_t max_cap)
+void key_map_init(key_map *m, size_t max_cap, bool huge_pages)
 {
     memset(m, 0, sizeof(*m));
     m->max_cap = max_cap;
+    m->huge_pages = huge_pages;
 }
 
 void key_map_free(key_map *m)
@@ -88,11 +90,19 @@ static int grow(key_map *m)
     if (cap > m->max_cap)
         return -1;
     /* line-aligned: four whole entries a line, so a probe leaves its
-     * home line only past the line's last entry (key_map_prefetch()) */
-    if (!(m->e = aligned_alloc(64, cap * sizeof(*m->e)))) {
+     * home line only past the line's last entry (key_map_prefetch()).
+     * With huge_pages, a map of 2 MiB or more is 2 MiB-aligned and asks
+     * for huge pages: every touch lands on a random entry, and with 4 KiB
+     * pages most would miss the TLB as well as the cache (docs/PHYSICS.md,
+     * "Temporal weight", has the cost measured both ways). */
+    size_t bytes = cap * sizeof(*m->e), huge = (size_t)2 << 20;
+    bool advise = m->huge_pages && bytes >= huge;
+    if (!(m->e = aligned_alloc(advise ? huge : 64, bytes))) {
         m->e = old;
         return -1;
     }
+    if (advise)
+        (void)madvise(m->e, bytes, MADV_HUGEPAGE);
     memset(m->e, 0, cap * sizeof(*m->e));
     m->cap = cap;
     for (size_t i = 0; i < old_cap; i++) {

@@ -48,13 +48,16 @@ typedef struct key_map {
     key_stat *e;
     size_t cap, count; /* cap: a power of two, or 0 */
     size_t max_cap;    /* growth stops here; new keys are then refused */
+    bool huge_pages;   /* ask for transparent huge pages (2 MiB and up) */
     uint64_t refused;  /* observations of keys the full map could not take */
     bool decay_ready;  /* decay[] holds the factors for: */
     uint64_t decay_half_life;           /* this half-life */
     double decay[TEMPORAL_DECAY_TICKS]; /* [t]: the factor over t ticks */
 } key_map;
 
-void key_map_init(key_map *m, size_t max_cap);
+/* An empty map of at most `max_cap` entries; `huge_pages`: the
+ * huge_pages option (warp.h). */
+void key_map_init(key_map *m, size_t max_cap, bool huge_pages);
 void key_map_free(key_map *m);
 
 /* Record `n` accesses of key `h` at tick `now`. */

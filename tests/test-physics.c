@@ -350,7 +350,7 @@ static void decay_arithmetic(void **state)
     /* the key map: touch accumulates with decay, remove forgets, and
      * 100k keys survive growth and backward-shift deletes */
     key_map m;
-    key_map_init(&m, 1u << 20);
+    key_map_init(&m, 1u << 20, false);
     key_map_touch(&m, 42, 4.0, 0, 1000);
     key_map_touch(&m, 42, 1.0, 100, 1000); /* 100 ticks = 1000 ms later */
     const key_stat *ks = key_map_find(&m, 42);
