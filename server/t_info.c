@@ -179,7 +179,8 @@ static void sec_physics(wd_buf *b)
         "# Physics\r\nphysics_mode:%s\r\nsample_rate:%.6f\r\n"
         "observed_gets:%llu\r\nobserved_puts:%llu\r\n"
         "observed_deletes:%llu\r\nobserved_batch_gets:%llu\r\n"
-        "facts:%llu\r\nfacts_dropped:%llu\r\nrounds:%llu\r\n"
+        "facts:%llu\r\nfacts_dropped:%llu\r\nrings:%llu\r\n"
+        "rounds:%llu\r\n"
         "physics_cpu:%.6f\r\nphysics_cpu_total_s:%.3f\r\n"
         "tracked_keys:%llu\r\nstage_live:%llu\r\nstage_recent:%llu\r\n"
         "stage_historical:%llu\r\nstage_deep_time:%llu\r\n"
@@ -188,7 +189,8 @@ static void sec_physics(wd_buf *b)
         (unsigned long long)m.gets, (unsigned long long)m.puts,
         (unsigned long long)m.deletes, (unsigned long long)m.batch_gets,
         (unsigned long long)m.facts, (unsigned long long)m.facts_dropped,
-        (unsigned long long)m.rounds, m.physics_cpu, m.physics_cpu_total_s,
+        (unsigned long long)m.rings, (unsigned long long)m.rounds,
+        m.physics_cpu, m.physics_cpu_total_s,
         (unsigned long long)m.tracked_keys,
         (unsigned long long)m.stage_keys[WARP_STAGE_LIVE],
         (unsigned long long)m.stage_keys[WARP_STAGE_RECENT],

@@ -78,7 +78,9 @@ struct physics {
     physics_shared s; /* first: the data path reads it */
     warp_db *db;
     char *dir; /* the data directory, for entropy/; NULL in memory */
-    _Atomic(phys_ring *) rings;
+    _Atomic(phys_ring *) rings; /* pushed at the head, freed at close */
+    _Atomic uint64_t nrings;
+    struct physics *next_open; /* open_stores, under stores_lock */
     pthread_t thread;
     bool started;
 
@@ -115,22 +117,103 @@ static double thread_cpu_s(void)
     return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
 }
 
-/* --- the data path's slow half ------------------------------------------- */
+/* --- the data path's slow half: rings and their owners ------------------- *
+ *
+ * Each thread has a token, unique for the life of the process. A ring's
+ * `owner` is its owner's token, or 0 once that thread has exited. So a
+ * thread that goes back and forth between stores finds its own ring
+ * again, and a new thread takes over a released ring: a store holds as
+ * many rings as threads that used it at the same time, not as many as
+ * ever did (before, each return to a store allocated another 1 MiB ring,
+ * and every drain walked them all).
+ *
+ * At thread exit a pthread key's destructor releases the thread's rings
+ * in every open store. It walks `open_stores` under `stores_lock`, and
+ * physics_close() leaves that list before it frees its rings, so the
+ * destructor never touches a closed store's ring. Only the owner ever
+ * changes `owner` from its token (to 0, with release); a taker changes it
+ * from 0 (compare-and-swap, with acquire), and so sees everything the
+ * exited owner wrote to the ring. */
 
-phys_ring *physics_ring_slow(warp_db *db)
+static pthread_mutex_t stores_lock = PTHREAD_MUTEX_INITIALIZER;
+static physics *open_stores;
+static pthread_once_t exit_once = PTHREAD_ONCE_INIT;
+static pthread_key_t exit_key;
+static bool exit_key_ok;
+static _Atomic uintptr_t next_token = 1;
+static _Thread_local uintptr_t thread_token;
+
+static void release_rings(void *token)
 {
-    physics *p = db->phys;
+    pthread_mutex_lock(&stores_lock);
+    for (physics *p = open_stores; p; p = p->next_open)
+        for (phys_ring *r = atomic_load(&p->rings); r; r = r->next)
+            if (atomic_load_explicit(&r->owner, memory_order_relaxed) ==
+                (uintptr_t)token)
+                atomic_store_explicit(&r->owner, 0, memory_order_release);
+    pthread_mutex_unlock(&stores_lock);
+}
+
+static void make_exit_key(void)
+{
+    exit_key_ok = pthread_key_create(&exit_key, release_rings) == 0;
+}
+
+/* The calling thread's token; the first call arms the exit destructor
+ * (without it, which pthread_key_create() failing would mean, an exited
+ * thread's rings are never reused). */
+static uintptr_t my_token(void)
+{
+    if (!thread_token) {
+        thread_token = atomic_fetch_add(&next_token, 1);
+        pthread_once(&exit_once, make_exit_key);
+        if (exit_key_ok)
+            (void)pthread_setspecific(exit_key, (void *)thread_token);
+    }
+    return thread_token;
+}
+
+static phys_ring *ring_new(physics *p, uintptr_t owner)
+{
     phys_ring *r = malloc(sizeof(*r));
 
     if (!r)
         return NULL;
     /* Touch every page now: a page fault on the data path, once per 256
-     * facts on the ring's first lap, would show in the tail latency */
-    memset(r, 0, sizeof(*r));
+     * facts on the ring's first lap, would show in the tail latency. (Not
+     * with a memset of the whole ring: the compiler turns malloc() and
+     * memset() into calloc(), which touches nothing.) */
+    for (size_t i = 0; i < sizeof(*r); i += 4096)
+        ((volatile char *)r)[i] = 0;
+    memset(r, 0, offsetof(phys_ring, f));
     r->countdown = 1;
+    atomic_init(&r->owner, owner);
     r->next = atomic_load(&p->rings);
     while (!atomic_compare_exchange_weak(&p->rings, &r->next, r))
         ;
+    atomic_fetch_add_explicit(&p->nrings, 1, memory_order_relaxed);
+    return r;
+}
+
+phys_ring *physics_ring_slow(warp_db *db)
+{
+    physics *p = db->phys;
+    uintptr_t me = my_token();
+    phys_ring *r;
+
+    for (r = atomic_load(&p->rings); r; r = r->next)
+        if (atomic_load_explicit(&r->owner, memory_order_relaxed) == me)
+            goto found;
+    for (r = atomic_load(&p->rings); r; r = r->next) {
+        uintptr_t free_ring = 0;
+        if (atomic_compare_exchange_strong_explicit(&r->owner, &free_ring, me,
+                                                    memory_order_acquire,
+                                                    memory_order_relaxed))
+            goto found;
+    }
+    if (!(r = ring_new(p, me)))
+        return NULL;
+found:
     phys_tls.id = p->s.id;
     phys_tls.ring = r;
     return r;
@@ -563,6 +646,10 @@ int physics_open(warp_db *db, const char *dir)
     pthread_cond_init(&p->wake, NULL);
     pthread_cond_init(&p->req_done, NULL);
     db->phys = p;
+    pthread_mutex_lock(&stores_lock);
+    p->next_open = open_stores;
+    open_stores = p;
+    pthread_mutex_unlock(&stores_lock);
     if (pthread_create(&p->thread, NULL, physics_main, p)) {
         physics_close(db);
         return WARP_ENOMEM;
@@ -585,6 +672,13 @@ void physics_close(warp_db *db)
         pthread_mutex_unlock(&p->wake_lock);
         pthread_join(p->thread, NULL);
     }
+    pthread_mutex_lock(&stores_lock); /* before the rings go (below) */
+    for (physics **q = &open_stores; *q; q = &(*q)->next_open)
+        if (*q == p) {
+            *q = p->next_open;
+            break;
+        }
+    pthread_mutex_unlock(&stores_lock);
     for (phys_ring *r = atomic_load(&p->rings), *next; r; r = next) {
         next = r->next;
         free(r);
@@ -672,6 +766,7 @@ int warp_cosmic_metrics_get(warp_db *db, warp_cosmic_metrics *m)
     memcpy(m->stage_keys, p->stage_keys, sizeof(m->stage_keys));
     pthread_mutex_unlock(&p->lock);
     m->facts_dropped = dropped;
+    m->rings = atomic_load_explicit(&p->nrings, memory_order_relaxed);
     m->mode = (warp_physics_mode)atomic_load(&p->s.mode);
     m->sample_rate = m->mode == WARP_PHYSICS_OFF
                          ? 0.0
@@ -880,13 +975,14 @@ int warp_metrics_json(warp_db *db, char **json)
             ",\"operations\":{\"get\":%" PRIu64 ",\"put\":%" PRIu64
             ",\"delete\":%" PRIu64 ",\"batch_get\":%" PRIu64
             "},\"physics_mode\":\"%s\",\"sample_rate\":%.6g,\"facts\":%" PRIu64
-            ",\"facts_dropped\":%" PRIu64 ",\"rounds\":%" PRIu64
+            ",\"facts_dropped\":%" PRIu64 ",\"rings\":%" PRIu64
+            ",\"rounds\":%" PRIu64
             ",\"physics_cpu\":%.6f,\"physics_cpu_total_s\":%.6f"
             ",\"tracked_keys\":%" PRIu64 ",\"lifecycle\":{",
             c.uptime_ms, c.gets, c.puts, c.deletes, c.batch_gets,
             warp_physics_mode_name(c.mode), c.sample_rate, c.facts,
-            c.facts_dropped, c.rounds, c.physics_cpu, c.physics_cpu_total_s,
-            c.tracked_keys);
+            c.facts_dropped, c.rings, c.rounds, c.physics_cpu,
+            c.physics_cpu_total_s, c.tracked_keys);
     for (int i = 0; i < WARP_STAGES; i++)
         fprintf(f, "%s\"%s\":%" PRIu64, i ? "," : "", stage_names[i],
                 c.stage_keys[i]);

@@ -6,9 +6,9 @@
  * that is all. Otherwise a per-thread countdown picks the sampled
  * accesses (every one in full mode, one in `period` in adaptive), and a
  * sampled access is one 16-byte store into the thread's ring plus a
- * release store of the ring's head. No lock, no allocation (except once
- * per thread, when it registers its ring), no floating point. A full
- * ring drops the fact and counts it.
+ * release store of the ring's head. No lock, no allocation (except when
+ * a thread first uses the store and no exited thread left a ring to take
+ * over), no floating point. A full ring drops the fact and counts it.
  *
  * PHYSICS THREAD (physics.c): drains the rings every PHYS_TICK_MS, and
  * every physics_update_interval folds what it read into slot load rates,
@@ -48,13 +48,17 @@ typedef struct fact {
     uint32_t n;
 } fact;
 
+/* A ring has one producer, its owner thread, and one consumer, the
+ * physics thread. When its owner exits, another thread may take it over
+ * (physics_ring_slow()). */
 typedef struct phys_ring {
     _Atomic uint64_t head; /* written by the owner thread */
     uint64_t tail_seen;    /* the owner's last view of tail */
     uint32_t countdown;    /* accesses until the next sample */
     uint8_t shift;         /* the owner's current period, log2 */
     _Atomic uint64_t dropped;
-    char pad[64 - 8 - 8 - 4 - 1 - 3 - 8];
+    _Atomic uintptr_t owner; /* the owner's token (physics.c); 0: free */
+    char pad[64 - 8 - 8 - 4 - 1 - 3 - 8 - sizeof(uintptr_t)];
     _Atomic uint64_t tail; /* written by the physics thread */
     char pad2[56];
     struct phys_ring *next; /* the store's list of rings */
@@ -85,8 +89,10 @@ void physics_close(warp_db *db);
 void physics_key_temps(warp_db *db, size_t n, const uint64_t *h, float *weight,
                        uint64_t *age_ms);
 
-/* The calling thread's ring for `db`, registering it on first use; NULL
- * if it cannot be allocated (the fact is then not recorded). */
+/* The calling thread's ring for `db`, when the thread cache holds another
+ * store's: the ring the thread already owns there, else one an exited
+ * thread released, else a new one. NULL if it cannot be allocated (the
+ * fact is then not recorded). */
 phys_ring *physics_ring_slow(warp_db *db);
 
 static inline phys_ring *phys_ring_of(warp_db *db, uint32_t *ok)
