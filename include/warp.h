@@ -628,7 +628,7 @@ typedef struct warp_cosmic_metrics {
     uint64_t stage_keys[WARP_STAGES]; /* keys per lifecycle stage; keys
                                        * never observed count as deep_time */
     uint64_t keys_unobserved;
-    uint64_t rings; /* per-thread fact rings held, 1 MiB each: as many as
+    uint64_t rings; /* per-thread fact rings held, 2 MiB each: as many as
                      * threads have used the store at the same time (a
                      * thread that exits leaves its ring to the next) */
 } warp_cosmic_metrics;

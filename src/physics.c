@@ -124,7 +124,7 @@ static double thread_cpu_s(void)
  * thread that goes back and forth between stores finds its own ring
  * again, and a new thread takes over a released ring: a store holds as
  * many rings as threads that used it at the same time, not as many as
- * ever did (before, each return to a store allocated another 1 MiB ring,
+ * ever did (before, each return to a store allocated another ring,
  * and every drain walked them all).
  *
  * At thread exit a pthread key's destructor releases the thread's rings

@@ -27,8 +27,10 @@
 
 #include "db.h"
 
-#define PHYS_RING      65536 /* facts per thread ring, a power of two */
-#define PHYS_BATCH_MAX 64    /* slots of one batch the wormholes learn */
+/* Facts per thread ring, a power of two: 2 MiB, about 50 ms of one
+ * thread's accesses at full sampling (docs/PHYSICS.md, "Facts"). */
+#define PHYS_RING      131072
+#define PHYS_BATCH_MAX 64 /* slots of one batch the wormholes learn */
 
 enum { FACT_GET = 1, FACT_PUT, FACT_DEL, FACT_BATCH };
 
