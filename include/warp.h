@@ -492,7 +492,11 @@ typedef struct warp_put_item {
  * any error (WARP_EINVAL, WARP_ETOOBIG, WARP_ENOMEM) the store is unchanged
  * and *failed (if not NULL) receives the index of the offending item, or
  * n when the failure belongs to no single item. Concurrent readers may see
- * some items of a batch before others. */
+ * some items of a batch before others. Each shard logs its own items, with
+ * no commit record across shards: a process killed while a batch that
+ * spans several shards is being logged (a few microseconds) may reopen
+ * with some of its items and not the others. Such a batch was never
+ * acknowledged: nothing acknowledged is lost. */
 int warp_put_batch(warp_db *db, warp_put_item *items, size_t n, size_t *failed);
 
 /* ------------------------------------------------------------------------ */
