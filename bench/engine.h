@@ -76,6 +76,10 @@ typedef struct engine_ops {
     int (*quiesce)(engine *e);
     /* Switch physics (warp only; NULL for the others). */
     int (*physics)(engine *e, warp_physics_mode mode);
+    /* The facts physics has dropped since the store opened, its rings
+     * being full (warp only; NULL for the others): a window with physics
+     * full observed every access only if it dropped none. */
+    uint64_t (*facts_dropped)(engine *e);
     /* The engine's bytes: memory for warp in memory, else on disk. */
     uint64_t (*size)(engine *e);
 

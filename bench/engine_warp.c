@@ -93,6 +93,14 @@ static int w_physics(engine *e, warp_physics_mode mode)
     return rc == WARP_OK ? rc : report("warp_physics_set", rc);
 }
 
+static uint64_t w_facts_dropped(engine *e)
+{
+    warp_cosmic_metrics m;
+
+    return warp_cosmic_metrics_get(e->db, &m) == WARP_OK ? m.facts_dropped
+                                                         : 0;
+}
+
 static uint64_t w_size(engine *e)
 {
     warp_stats st;
@@ -157,6 +165,7 @@ const engine_ops engine_warp = {
     .settle = w_settle,
     .quiesce = w_quiesce,
     .physics = w_physics,
+    .facts_dropped = w_facts_dropped,
     .size = w_size,
     .thread_open = w_thread_open,
     .thread_close = w_thread_close,

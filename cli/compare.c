@@ -96,6 +96,7 @@ struct row {
     struct runner who;
     unsigned threads, run;
     struct cmp_stats st;
+    double dropped; /* physics facts dropped in the window; NAN: no physics */
 };
 
 struct load {
@@ -687,11 +688,19 @@ static int run_window(struct cmp *c, engine *eng, enum cmp_workload wl,
              threads, rep + 1);
     spec.seconds = c->cfg.seconds;
     spec.seed = seed;
+    uint64_t dropped = ops->facts_dropped ? ops->facts_dropped(eng) : 0;
     if (cmp_run(&spec, &st) != 0 || ops->quiesce(eng) != WARP_OK)
         return 1;
     struct row *r = &c->rows[c->nrows++];
-    *r = (struct row){
-        .wl = wl, .who = who, .threads = threads, .run = rep + 1, .st = st};
+    *r = (struct row){.wl = wl,
+                      .who = who,
+                      .threads = threads,
+                      .run = rep + 1,
+                      .st = st,
+                      .dropped =
+                          ops->facts_dropped
+                              ? (double)(ops->facts_dropped(eng) - dropped)
+                              : NAN};
     print_row(c, r);
     return 0;
 }
@@ -869,6 +878,16 @@ static void print_targets(const struct cmp *c)
     for (size_t i = 0; i < n; i++)
         printf("  %-44s %12.2f  >= %-9g %s\n", t[i].what, t[i].measured,
                t[i].want, t[i].met ? "met" : "NOT met");
+    double dropped = 0;
+    unsigned windows = 0;
+    for (size_t i = 0; i < c->nrows; i++)
+        if (is_warp(c, c->rows[i].who) && isfinite(c->rows[i].dropped)) {
+            dropped += c->rows[i].dropped;
+            windows++;
+        }
+    printf("  (physics facts dropped, rings full: %.0f in warp's %u measured "
+           "windows)\n",
+           dropped, windows);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -937,6 +956,7 @@ static void json_row(FILE *f, const struct cmp *c, const struct row *r)
     json_num(f, "worker_cores", r->st.cores, 3);
     json_num(f, "vs_off", NAN, 0);
     json_num(f, "physics_cpu", NAN, 0);
+    json_num(f, "facts_dropped", r->dropped, 0);
     json_num(f, "p50_us", r->st.p50_us, 4);
     json_num(f, "p99_us", r->st.p99_us, 4);
     json_num(f, "p999_us", r->st.p999_us, 4);

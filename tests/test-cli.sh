@@ -405,6 +405,10 @@ for e in engines:
                     print(f"{e} complex: calls {c} are not 750/100/50 per 900")
             if (e == "warp") != (r["physics"] != "none"):
                 print(f"{e} {w}: physics {r['physics']}")
+            fd = r.get("facts_dropped", "absent")
+            if (e == "warp") != (isinstance(fd, int) and fd >= 0) or \
+                    (e != "warp" and fd is not None):
+                print(f"{e} {w}: facts_dropped {fd}")
         if not [l for l in d["loads"] if l["engine"] == e and l["workload"] == w and l["puts"] > 0]:
             print(f"no load for {e} {w}")
         if not [s for s in d["summary"] if s["engine"] == e and s["workload"] == w and s["ops_per_sec"] > 0]:
