@@ -38,7 +38,7 @@ CHAOS_SECONDS ?= 3600
 FUZZ_SECONDS ?= 300
 BENCH_ARGS := bench --workload simple --keys 1000000 --value-size 100 --threads 1,2
 
-FORMAT_FILES = $(shell find include src tests cli server fuzz -name '*.[ch]' 2>/dev/null)
+FORMAT_FILES = $(shell find include src tests cli server fuzz bench -name '*.[ch]' 2>/dev/null)
 
 .PHONY: all build run bench test soak format format-check clean serve \
         bench-quick bench-redis fuzz cluster-demo

@@ -97,8 +97,7 @@ static uint64_t w_facts_dropped(engine *e)
 {
     warp_cosmic_metrics m;
 
-    return warp_cosmic_metrics_get(e->db, &m) == WARP_OK ? m.facts_dropped
-                                                         : 0;
+    return warp_cosmic_metrics_get(e->db, &m) == WARP_OK ? m.facts_dropped : 0;
 }
 
 static uint64_t w_size(engine *e)

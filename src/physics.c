@@ -79,8 +79,7 @@ struct physics {
     warp_db *db;
     char *dir; /* the data directory, for entropy/; NULL in memory */
     _Atomic(phys_ring *) rings; /* pushed at the head, freed at close */
-    _Atomic uint64_t nrings;
-    struct physics *next_open; /* open_stores, under stores_lock */
+    struct physics *next_open;  /* open_stores, under stores_lock */
     pthread_t thread;
     bool started;
 
@@ -191,7 +190,6 @@ static phys_ring *ring_new(physics *p, uintptr_t owner)
     r->next = atomic_load(&p->rings);
     while (!atomic_compare_exchange_weak(&p->rings, &r->next, r))
         ;
-    atomic_fetch_add_explicit(&p->nrings, 1, memory_order_relaxed);
     return r;
 }
 
@@ -746,11 +744,13 @@ int warp_cosmic_metrics_get(warp_db *db, warp_cosmic_metrics *m)
         return WARP_EINVAL;
     physics *p = db->phys;
     warp_stats st;
-    uint64_t dropped = 0;
+    uint64_t dropped = 0, rings = 0;
 
     warp_stats_get(db, &st);
-    for (phys_ring *r = atomic_load(&p->rings); r; r = r->next)
+    for (phys_ring *r = atomic_load(&p->rings); r; r = r->next) {
         dropped += atomic_load_explicit(&r->dropped, memory_order_relaxed);
+        rings++;
+    }
     memset(m, 0, sizeof(*m));
     pthread_mutex_lock(&p->lock);
     m->uptime_ms = clock_mono_ms() - p->open_ms;
@@ -766,7 +766,7 @@ int warp_cosmic_metrics_get(warp_db *db, warp_cosmic_metrics *m)
     memcpy(m->stage_keys, p->stage_keys, sizeof(m->stage_keys));
     pthread_mutex_unlock(&p->lock);
     m->facts_dropped = dropped;
-    m->rings = atomic_load_explicit(&p->nrings, memory_order_relaxed);
+    m->rings = rings;
     m->mode = (warp_physics_mode)atomic_load(&p->s.mode);
     m->sample_rate = m->mode == WARP_PHYSICS_OFF
                          ? 0.0
