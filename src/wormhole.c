@@ -2,11 +2,29 @@
  * wormhole.c - the co-access graph between slots: a pair-keyed hash map of
  * edge strengths, per-slot neighbour lists, and Dijkstra over them.
  *
+ * DECAY WITHOUT A PASS. A decay multiplies every strength by 0.95. Rather
+ * than visit every edge, the map stores each strength times a global
+ * `scale`, and a decay divides the scale by 0.95: strength = stored /
+ * scale, for every edge at once. Uses multiply the stored value (x1.1,
+ * capped at 10 * scale), which commutes with the scale. What still needs
+ * a visit is pruning, and only the edges that reach 0.1 need one: each
+ * edge is filed under the decay round at which, unused, it would fall
+ * below 0.1 (due[], a wheel of DUE_ROUNDS rounds; a new edge is due 45
+ * rounds on, one at the cap 90). That round's decay looks at its edges:
+ * one used since is still strong enough and is filed again further on;
+ * the others are pruned, in the same decay as a pass over every edge
+ * would have pruned them. A decay costs what its due edges cost: under a
+ * stream of random batch gets (new edges, few used again) about 1/45 of
+ * the graph a round instead of all of it. The scale grows 1.053x a round,
+ * so every RESCALE_ROUNDS rounds one pass divides the stored strengths by
+ * it and sets it back to 1.
+ *
  * INVARIANT. The pair {a, b} is in the map if and only if b is in a's
- * neighbour list and a is in b's. Every change keeps it: a new edge
- * reserves room in the map and in both lists before it writes any of them,
- * so running out of memory leaves the graph as it was; decay removes a
- * pruned edge from the map and from both lists in the same call.
+ * neighbour list and a is in b's, and then its key is filed in exactly
+ * one due[] list. Every change keeps it: a new edge reserves room in the
+ * map, in both lists and in its due list before it writes any of them, so
+ * running out of memory leaves the graph as it was; a prune removes the
+ * edge from the map and from both lists in the same call.
  */
 #include "wormhole.h"
 
@@ -33,16 +51,63 @@ typedef struct nbrs {
     uint32_t len, cap;
 } nbrs;
 
+/* The keys of the edges due at one decay round. */
+typedef struct due_list {
+    uint32_t *v;
+    uint32_t len, cap;
+} due_list;
+
+/* Rounds in the due wheel: more than an unused edge at the cap lives
+ * (log(10 / 0.1) / log(1 / 0.95) = 89.8), so a due round never wraps
+ * onto the round being decayed. */
+#define DUE_ROUNDS 128
+/* Rounds between two rescaling passes: the scale reaches 1.053^512 =
+ * 2.5e11, and a stored strength 2.5e12, far inside a float. */
+#define RESCALE_ROUNDS 512
+
 struct wormholes {
     mem own; /* the allocator when the caller gave none */
     mem *m;
-    edge *map;
+    edge *map;         /* strengths stored times `scale` */
     size_t cap, count; /* cap: 0 or a power of two >= MAP_MIN */
     unsigned bits;     /* log2(cap) */
-    double total, max; /* exact after a decay, kept up to date by touches */
+    double scale;      /* (1 / 0.95) ^ decays since the last rescale, as a
+                        * float: a new edge's strength is then exactly 1 */
+    uint32_t due_new;  /* due_in() of a new edge */
+    double total, max; /* of the stored strengths; kept up to date */
+    uint32_t round;    /* decays so far */
+    uint32_t rescaled; /* the round of the last rescale */
     uint64_t reinforcements, created, pruned, refused;
+    double grow[DUE_ROUNDS];  /* (1 / 0.95) ^ k */
+    due_list due[DUE_ROUNDS]; /* due[r % DUE_ROUNDS]: due at round r */
     nbrs adj[WARP_SLOTS];
 };
+
+/* The strength of an edge whose stored strength is `st`. */
+static double strength_of(const wormholes *w, float st)
+{
+    return (double)st / w->scale;
+}
+
+/* In how many decays (1 .. DUE_ROUNDS - 1) an edge of stored strength
+ * `st`, unused, falls below the prune line: the first k with
+ * strength / grow[k] < WORMHOLE_PRUNE. (The decays round the scale to a
+ * float, so this can be a round off for a strength within 1e-5 of the
+ * line; the decay that finds it still strong files it again.) */
+static uint32_t due_in(const wormholes *w, float st)
+{
+    double s = strength_of(w, st);
+    double k0 = ceil(log(s / WORMHOLE_PRUNE) / -log(WORMHOLE_DECAY));
+    uint32_t k = k0 < 1                ? 1
+                 : k0 > DUE_ROUNDS - 1 ? DUE_ROUNDS - 1
+                                       : (uint32_t)k0;
+
+    while (k > 1 && s / w->grow[k - 1] < WORMHOLE_PRUNE)
+        k--;
+    while (k < DUE_ROUNDS - 1 && s / w->grow[k] >= WORMHOLE_PRUNE)
+        k++;
+    return k;
+}
 
 /* ------------------------------------------------------------------------ */
 /* The pair map                                                              */
@@ -182,6 +247,13 @@ int wormholes_new_in(mem *m, wormholes **out)
     if (!w)
         return -ENOMEM;
     w->m = m;
+    w->scale = 1;
+    w->grow[0] = 1;
+    for (int k = 1; k < DUE_ROUNDS; k++)
+        w->grow[k] = w->grow[k - 1] / WORMHOLE_DECAY;
+    /* an unused edge at the cap is due within the wheel */
+    assert(WORMHOLE_CAP / w->grow[DUE_ROUNDS - 1] < WORMHOLE_PRUNE);
+    w->due_new = due_in(w, (float)WORMHOLE_NEW);
     *out = w;
     return 0;
 }
@@ -209,6 +281,8 @@ void wormholes_free(wormholes *w)
     m = w->m;
     for (size_t s = 0; s < WARP_SLOTS; s++)
         mem_free(m, w->adj[s].v, w->adj[s].cap * sizeof(uint16_t));
+    for (size_t r = 0; r < DUE_ROUNDS; r++)
+        mem_free(m, w->due[r].v, w->due[r].cap * sizeof(uint32_t));
     mem_free(m, w->map, w->cap * sizeof(edge));
     if (m == &w->own) {
         /* Free the struct through a copy of the allocator it holds. */
@@ -219,22 +293,44 @@ void wormholes_free(wormholes *w)
     }
 }
 
+static int due_reserve(wormholes *w, due_list *l)
+{
+    uint32_t cap = l->cap ? l->cap * 2 : 64;
+    uint32_t *v;
+
+    if (l->len < l->cap)
+        return 0;
+    if (!(v = mem_alloc(w->m, cap * sizeof(*v))))
+        return -ENOMEM;
+    if (l->len)
+        memcpy(v, l->v, l->len * sizeof(*v));
+    mem_free(w->m, l->v, l->cap * sizeof(*v));
+    l->v = v;
+    l->cap = cap;
+    return 0;
+}
+
 /* A new edge a-b at WORMHOLE_NEW. Everything is reserved before anything
  * is written, so -ENOMEM leaves the graph as it was. */
 static int edge_create(wormholes *w, uint32_t a, uint32_t b)
 {
+    float st = (float)(WORMHOLE_NEW * w->scale);
+    due_list *due = &w->due[(w->round + w->due_new) % DUE_ROUNDS];
+
     if ((w->count + 1) * 4 > w->cap * 3 &&
         map_resize(w, w->cap ? w->cap * 2 : MAP_MIN) != 0)
         return -ENOMEM;
-    if (nbrs_reserve(w, &w->adj[a]) != 0 || nbrs_reserve(w, &w->adj[b]) != 0)
+    if (nbrs_reserve(w, &w->adj[a]) != 0 || nbrs_reserve(w, &w->adj[b]) != 0 ||
+        due_reserve(w, due) != 0)
         return -ENOMEM;
-    map_put(w, pair_key(a, b), (float)WORMHOLE_NEW);
+    map_put(w, pair_key(a, b), st);
     w->count++;
     w->adj[a].v[w->adj[a].len++] = (uint16_t)b;
     w->adj[b].v[w->adj[b].len++] = (uint16_t)a;
+    due->v[due->len++] = pair_key(a, b);
     w->created++;
-    w->total += WORMHOLE_NEW;
-    w->max = fmax(w->max, WORMHOLE_NEW);
+    w->total += st;
+    w->max = fmax(w->max, st);
     return 0;
 }
 
@@ -244,9 +340,9 @@ static int pair_use(wormholes *w, uint32_t a, uint32_t b)
     size_t i = map_find(w, pair_key(a, b));
 
     if (i != NOPOS) {
-        double s = w->map[i].s, ns = fmin(s * WORMHOLE_REINF, WORMHOLE_CAP);
-        w->map[i].s = (float)ns;
-        w->total += (double)w->map[i].s - s;
+        float st = w->map[i].s;
+        w->map[i].s = (float)fmin(st * WORMHOLE_REINF, WORMHOLE_CAP * w->scale);
+        w->total += (double)w->map[i].s - st;
         w->max = fmax(w->max, w->map[i].s);
         w->reinforcements++;
         return 0;
@@ -308,56 +404,102 @@ int wormholes_touch(wormholes *w, const uint32_t *slots, size_t n)
     return rc;
 }
 
-/* Decay the edges of slot a whose other end is above a, pruning the weak;
- * drop from a's list the neighbours below a whose edge an earlier slot's
- * pass pruned. Each edge is therefore decayed once, by its lower end. */
-static void decay_slot(wormholes *w, uint32_t a)
+/* Drop b from a's neighbour list (it is there), giving back a list that
+ * pruning has mostly emptied; keeping the old one if the smaller cannot
+ * be allocated is harmless. */
+static void nbrs_remove(wormholes *w, uint32_t a, uint32_t b)
 {
     nbrs *l = &w->adj[a];
-    uint32_t keep = 0;
+    uint32_t k = 0;
 
-    for (uint32_t k = 0; k < l->len && k < MAP_AHEAD; k++)
-        map_prefetch(w, pair_key(a, l->v[k]));
-    for (uint32_t k = 0; k < l->len; k++) {
-        uint32_t b = l->v[k];
-        if (k + MAP_AHEAD < l->len)
-            map_prefetch(w, pair_key(a, l->v[k + MAP_AHEAD]));
-        size_t i = map_find(w, pair_key(a, b));
-
-        if (b < a) {
-            if (i == NOPOS)
-                continue;
-        } else {
-            float s;
-            assert(i != NOPOS);
-            s = (float)(w->map[i].s * WORMHOLE_DECAY);
-            if (s < (float)WORMHOLE_PRUNE) {
-                map_delete(w, i);
-                w->pruned++;
-                continue;
-            }
-            w->map[i].s = s;
-            w->total += s;
-            w->max = fmax(w->max, s);
-        }
-        l->v[keep++] = (uint16_t)b;
-    }
-    l->len = keep;
-    /* Give back a list that pruning has mostly emptied; keeping the old
-     * one if the smaller cannot be allocated is harmless. */
-    if (keep == 0)
+    while (l->v[k] != b)
+        k++;
+    assert(k < l->len);
+    l->v[k] = l->v[--l->len];
+    if (l->len == 0)
         nbrs_resize(w, l, 0);
-    else if (l->cap > 8 && keep * 4 < l->cap)
-        nbrs_resize(w, l, keep * 2);
+    else if (l->cap > 8 && l->len * 4 < l->cap)
+        nbrs_resize(w, l, l->len * 2);
+}
+
+/* Give back a due list that its round has emptied, or mostly. */
+static void due_shrink(wormholes *w, due_list *l)
+{
+    uint32_t cap = 64, *v = NULL;
+
+    if (l->len == 0) {
+        mem_free(w->m, l->v, l->cap * sizeof(*v));
+        *l = (due_list){0};
+        return;
+    }
+    if (l->cap <= 64 || l->len * 4 >= l->cap)
+        return;
+    while (cap < l->len * 2)
+        cap *= 2;
+    if (!(v = mem_alloc(w->m, cap * sizeof(*v))))
+        return; /* the larger list stays: fine */
+    memcpy(v, l->v, l->len * sizeof(*v));
+    mem_free(w->m, l->v, l->cap * sizeof(*v));
+    l->v = v;
+    l->cap = cap;
+}
+
+/* Divide every stored strength by the scale, and set it back to 1. */
+static void rescale(wormholes *w)
+{
+    w->total = 0;
+    w->max = 0;
+    for (size_t i = 0; i < w->cap; i++)
+        if (w->map[i].key != EMPTY) {
+            w->map[i].s = (float)strength_of(w, w->map[i].s);
+            w->total += w->map[i].s;
+            w->max = fmax(w->max, w->map[i].s);
+        }
+    w->scale = 1;
+    w->rescaled = w->round;
 }
 
 void wormholes_decay(wormholes *w)
 {
-    w->total = 0;
-    w->max = 0;
-    for (uint32_t a = 0; a < WARP_SLOTS; a++)
-        if (w->adj[a].len)
-            decay_slot(w, a);
+    w->round++;
+    w->scale = (float)(w->scale / WORMHOLE_DECAY);
+    due_list *l = &w->due[w->round % DUE_ROUNDS];
+    uint32_t keep = 0, n = l->len;
+
+    for (uint32_t k = 0; k < n && k < MAP_AHEAD; k++)
+        map_prefetch(w, l->v[k]);
+    for (uint32_t k = 0; k < n; k++) {
+        uint32_t key = l->v[k];
+        if (k + MAP_AHEAD < n)
+            map_prefetch(w, l->v[k + MAP_AHEAD]);
+        size_t i = map_find(w, key);
+        assert(i != NOPOS);
+        float st = w->map[i].s;
+        if (strength_of(w, st) < WORMHOLE_PRUNE) {
+            nbrs_remove(w, key >> SLOT_BITS, key & (WARP_SLOTS - 1));
+            nbrs_remove(w, key & (WARP_SLOTS - 1), key >> SLOT_BITS);
+            map_delete(w, i);
+            w->total -= st;
+            w->pruned++;
+            continue;
+        }
+        /* used since it was filed: file it where it is due now, or, if
+         * that list cannot grow, here again, a wheel's turn later (read
+         * as pruned meanwhile once below the line: wormholes_strength()) */
+        due_list *to = &w->due[(w->round + due_in(w, st)) % DUE_ROUNDS];
+        if (due_reserve(w, to) == 0)
+            to->v[to->len++] = key;
+        else
+            l->v[keep++] = key;
+    }
+    l->len = keep;
+    due_shrink(w, l);
+    if (w->count == 0) {
+        w->total = 0;
+        w->max = 0;
+    }
+    if (w->round - w->rescaled >= RESCALE_ROUNDS)
+        rescale(w);
     if (w->cap > MAP_MIN && w->count * 8 < w->cap) {
         size_t cap = MAP_MIN;
         while (cap < w->count * 2)
@@ -377,7 +519,12 @@ double wormholes_strength(const wormholes *w, uint32_t a, uint32_t b)
     if (a >= WARP_SLOTS || b >= WARP_SLOTS || a == b)
         return 0;
     i = map_find(w, pair_key(a, b));
-    return i == NOPOS ? 0 : w->map[i].s;
+    if (i == NOPOS)
+        return 0;
+    /* below the line only when its decay could not refile it (-ENOMEM):
+     * pruned, for every reader */
+    double s = strength_of(w, w->map[i].s);
+    return s >= WORMHOLE_PRUNE ? s : 0;
 }
 
 void wormholes_foreach(const wormholes *w,
@@ -387,8 +534,9 @@ void wormholes_foreach(const wormholes *w,
 {
     for (size_t i = 0; i < w->cap; i++) {
         uint32_t key = w->map[i].key;
-        if (key != EMPTY)
-            fn(ctx, key >> SLOT_BITS, key & (WARP_SLOTS - 1), w->map[i].s);
+        double s = key != EMPTY ? strength_of(w, w->map[i].s) : 0;
+        if (s >= WORMHOLE_PRUNE)
+            fn(ctx, key >> SLOT_BITS, key & (WARP_SLOTS - 1), s);
     }
 }
 
@@ -411,7 +559,7 @@ size_t wormholes_strongest(const wormholes *w, uint32_t slot, warp_edge *out,
         size_t j;
 
         e.strength = wormholes_strength(w, slot, e.slot);
-        if (n == max && !edge_before(&e, &out[n - 1]))
+        if (e.strength == 0 || (n == max && !edge_before(&e, &out[n - 1])))
             continue;
         /* insert into the sorted top `max`, dropping the last if full */
         j = n < max ? n++ : n - 1;
@@ -433,7 +581,8 @@ size_t wormholes_partners(const wormholes *w, uint32_t slot, double min,
         return 0;
     for (uint32_t k = 0; k < w->adj[slot].len && n < max; k++) {
         uint32_t b = w->adj[slot].v[k];
-        if (wormholes_strength(w, slot, b) >= min)
+        double s = wormholes_strength(w, slot, b);
+        if (s > 0 && s >= min)
             out[n++] = b;
     }
     return n;
@@ -443,8 +592,8 @@ void wormholes_stats(const wormholes *w, wormhole_stats *s)
 {
     *s = (wormhole_stats){
         .edges = w->count,
-        .total_strength = w->count ? w->total : 0,
-        .max_strength = w->count ? w->max : 0,
+        .total_strength = w->count ? w->total / w->scale : 0,
+        .max_strength = w->count ? w->max / w->scale : 0,
         .reinforcements = w->reinforcements,
         .created = w->created,
         .pruned = w->pruned,
@@ -511,11 +660,11 @@ static void relax(const wormholes *w, search *q, uint32_t u)
 
     for (uint32_t k = 0; k < l->len; k++) {
         uint32_t v = l->v[k];
-        double d;
+        double s, d;
 
-        if (q->pos[v] == DONE)
+        if (q->pos[v] == DONE || (s = wormholes_strength(w, u, v)) == 0)
             continue;
-        d = q->dist[u] + 1.0 / wormholes_strength(w, u, v);
+        d = q->dist[u] + 1.0 / s;
         if (d >= q->dist[v])
             continue;
         q->dist[v] = d;

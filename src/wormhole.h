@@ -23,10 +23,13 @@
  * backward-shift deletion, no tombstones) keyed by the slot pair (lo << 14
  * | hi, lo < hi): 8 bytes per entry, at most 75% full. Each slot also keeps
  * the list of its neighbours (2 bytes each, both directions), for Dijkstra
- * and the strongest-edge queries. The graph holds at most
- * WORMHOLES_MAX_EDGES edges: about 16 MiB of map plus at most 8 MiB of
- * lists, and decay gives back what pruning frees. A full graph refuses new
- * edges (counted) but still strengthens the ones it has.
+ * and the strongest-edge queries, and each edge's key is filed (4 bytes)
+ * under the decay that would prune it (wormhole.c, "Decay without a
+ * pass"). The graph holds at most WORMHOLES_MAX_EDGES edges: about 16 MiB
+ * of map, and at most 8 MiB each of neighbour and due lists (half that
+ * in use, the rest room to grow), and decay gives back what pruning
+ * frees. A full graph refuses new edges (counted) but
+ * still strengthens the ones it has.
  *
  * THREADS. None of this is thread-safe: one thread (the physics thread)
  * changes the graph, and readers must not run while it does. The const
@@ -73,7 +76,9 @@ void wormholes_free(wormholes *w);
 int wormholes_touch(wormholes *w, const uint32_t *slots, size_t n);
 
 /* Every edge x0.95; edges below 0.1 are pruned (counted), and memory they
- * held is given back when the map or a list has become mostly empty. */
+ * held is given back when the map or a list has become mostly empty. The
+ * cost is that of the edges pruned or used since they were last looked
+ * at, not of the whole graph (wormhole.c). */
 void wormholes_decay(wormholes *w);
 
 /* The cheapest path from `from` to `to` (Dijkstra, cost = sum of

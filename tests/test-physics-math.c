@@ -635,6 +635,73 @@ static void out_of_memory_in_touch_leaves_a_consistent_graph(void **state)
     }
 }
 
+/* The graph against a plain model: every edge's strength in a double,
+ * multiplied through on every decay and pruned below 0.1. 24 slots, so
+ * that pairs come back often enough for some edges to reach the cap and
+ * live long, over 1,200 rounds: past two rescalings (wormhole.c). */
+#define MODEL_SLOTS 24
+
+static void decay_matches_a_model_that_visits_every_edge(void **state)
+{
+    static double model[MODEL_SLOTS][MODEL_SLOTS]; /* [lo][hi]; 0: none */
+    wormholes *w;
+    wormhole_stats st;
+    uint64_t x = 0x2545F4914F6CDD1Dull, created = 0, pruned = 0;
+
+    (void)state;
+    memset(model, 0, sizeof(model));
+    assert_int_equal(wormholes_new(&w), 0);
+    for (int round = 0; round < 1200; round++) {
+        /* a few uses a round; pair (0, 1) every 40 rounds, so it decays
+         * from 1.0 and comes back before its 45th decay */
+        int uses = (int)(x % 6);
+        for (int u = 0; u <= uses; u++) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            uint32_t a = (uint32_t)(x % MODEL_SLOTS);
+            uint32_t b = (uint32_t)((x >> 20) % MODEL_SLOTS);
+            if (u == 0 && round % 40 == 0)
+                a = 0, b = 1;
+            if (a == b)
+                continue;
+            touch(w, a, b);
+            double *m = &model[a < b ? a : b][a < b ? b : a];
+            created += *m == 0;
+            *m = *m == 0 ? 1.0 : fmin(*m * 1.1, 10.0);
+        }
+        wormholes_decay(w);
+        double total = 0, max = 0;
+        uint64_t edges = 0;
+        for (uint32_t a = 0; a < MODEL_SLOTS; a++)
+            for (uint32_t b = a + 1; b < MODEL_SLOTS; b++) {
+                double *m = &model[a][b];
+                if (*m == 0)
+                    continue;
+                *m *= 0.95;
+                if (*m < 0.1) {
+                    *m = 0;
+                    pruned++;
+                    continue;
+                }
+                edges++;
+                total += *m;
+                max = fmax(max, *m);
+            }
+        for (uint32_t a = 0; a < MODEL_SLOTS; a++)
+            for (uint32_t b = a + 1; b < MODEL_SLOTS; b++)
+                assert_near(wormholes_strength(w, a, b), model[a][b],
+                            model[a][b] * 1e-5);
+        wormholes_stats(w, &st);
+        assert_int_equal(st.edges, edges);
+        assert_int_equal(st.created, created);
+        assert_int_equal(st.pruned, pruned);
+        assert_near(st.total_strength, total, total * 1e-5);
+        assert_near(st.max_strength, max, max * 1e-5);
+    }
+    assert_true(pruned > 100);     /* edges came and went */
+    assert_true(created > pruned); /* and some lived long */
+    wormholes_free(w);
+}
+
 static void decay_gives_back_the_memory_of_pruned_edges(void **state)
 {
     mem m;
@@ -890,6 +957,7 @@ int main(void)
         cmocka_unit_test(
             a_full_graph_refuses_new_edges_but_strengthens_old_ones),
         cmocka_unit_test(out_of_memory_in_touch_leaves_a_consistent_graph),
+        cmocka_unit_test(decay_matches_a_model_that_visits_every_edge),
         cmocka_unit_test(decay_gives_back_the_memory_of_pruned_edges),
         cmocka_unit_test(zipf_plan_ends_within_1_25x_of_best_share),
         cmocka_unit_test(a_plan_never_raises_the_busiest_shard),
