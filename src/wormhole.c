@@ -43,7 +43,8 @@ _Static_assert(WARP_SLOTS <= UINT16_MAX, "neighbour lists hold 16-bit slots");
 
 typedef struct edge {
     uint32_t key; /* lo << 14 | hi, or EMPTY */
-    float s;      /* 0.1 .. 10: a float is exact enough, and halves the map */
+    float s;      /* strength times the scale: a float is exact enough, and
+                   * halves the map */
 } edge;
 
 typedef struct nbrs {
@@ -91,9 +92,11 @@ static double strength_of(const wormholes *w, float st)
 
 /* In how many decays (1 .. DUE_ROUNDS - 1) an edge of stored strength
  * `st`, unused, falls below the prune line: the first k with
- * strength / grow[k] < WORMHOLE_PRUNE. (The decays round the scale to a
- * float, so this can be a round off for a strength within 1e-5 of the
- * line; the decay that finds it still strong files it again.) */
+ * strength / grow[k] < WORMHOLE_PRUNE. The decays round the scale to a
+ * float, so for a strength within about 1e-5 of the line this can be a
+ * round off: too early, and that decay finds it still strong and files
+ * it again; too late, and the edge reads as pruned (wormholes_strength())
+ * for the round before its decay prunes it. */
 static uint32_t due_in(const wormholes *w, float st)
 {
     double s = strength_of(w, st);
@@ -521,8 +524,9 @@ double wormholes_strength(const wormholes *w, uint32_t a, uint32_t b)
     i = map_find(w, pair_key(a, b));
     if (i == NOPOS)
         return 0;
-    /* below the line only when its decay could not refile it (-ENOMEM):
-     * pruned, for every reader */
+    /* below the line only until a decay prunes it (due_in()), or when
+     * its decay could not file it again (-ENOMEM): pruned, for every
+     * reader */
     double s = strength_of(w, w->map[i].s);
     return s >= WORMHOLE_PRUNE ? s : 0;
 }
