@@ -647,13 +647,16 @@ static void decay_matches_a_model_that_visits_every_edge(void **state)
     wormholes *w;
     wormhole_stats st;
     uint64_t x = 0x2545F4914F6CDD1Dull, created = 0, pruned = 0;
+    double peak = 0;
 
     (void)state;
     memset(model, 0, sizeof(model));
     assert_int_equal(wormholes_new(&w), 0);
     for (int round = 0; round < 1200; round++) {
         /* a few uses a round; pair (0, 1) every 40 rounds, so it decays
-         * from 1.0 and comes back before its 45th decay */
+         * from 1.0 and comes back before its 45th decay; pair (2, 3)
+         * in the other rounds of the first 300, so it reaches the cap
+         * and then lives 90 rounds unused */
         int uses = (int)(x % 6);
         for (int u = 0; u <= uses; u++) {
             x ^= x << 13, x ^= x >> 7, x ^= x << 17;
@@ -661,6 +664,8 @@ static void decay_matches_a_model_that_visits_every_edge(void **state)
             uint32_t b = (uint32_t)((x >> 20) % MODEL_SLOTS);
             if (u == 0 && round % 40 == 0)
                 a = 0, b = 1;
+            else if (u == 0 && round < 300)
+                a = 2, b = 3;
             if (a == b)
                 continue;
             touch(w, a, b);
@@ -696,10 +701,57 @@ static void decay_matches_a_model_that_visits_every_edge(void **state)
         assert_int_equal(st.pruned, pruned);
         assert_near(st.total_strength, total, total * 1e-5);
         assert_near(st.max_strength, max, max * 1e-5);
+        peak = fmax(peak, max);
     }
-    assert_true(pruned > 100);     /* edges came and went */
-    assert_true(created > pruned); /* and some lived long */
+    assert_true(pruned > 100); /* edges came and went */
+    /* and one reached the cap: 10, read after a decay */
+    assert_near(peak, 9.5, 9.5 * 1e-5);
     wormholes_free(w);
+}
+
+/* A decay that cannot file a used edge again (its due list cannot grow)
+ * keeps it where it was, a wheel's turn (128 rounds) later: meanwhile it
+ * reads as pruned once below 0.1, and the next look prunes it. */
+static void a_decay_out_of_memory_still_prunes_on_time_for_readers(void **state)
+{
+    failing f = {.left = 1 << 30};
+    warp_allocator a = {failing_alloc, failing_release, &f};
+    mem m;
+    wormholes *w;
+    wormhole_stats st;
+    uint32_t p[4];
+    double s = 1.0;
+
+    (void)state;
+    mem_init(&m, &a);
+    assert_int_equal(wormholes_new_in(&m, &w), 0);
+    touch(w, 1, 2); /* due at the 45th decay */
+    for (int i = 0; i < 19; i++) {
+        touch(w, 1, 2);
+        s = fmin(s * 1.1, 10.0);
+    }
+    for (int k = 1; k <= 44; k++)
+        wormholes_decay(w);
+    f.left = 0; /* the 45th decay finds it strong, and cannot file it */
+    wormholes_decay(w);
+    assert_true(f.failures > 0);
+    f.left = 1 << 30;
+    s *= pow(0.95, 45); /* 6.1 * 0.95^45 = 0.61: below 0.1 at decay 80 */
+    for (int k = 46; k <= 172; k++) {
+        wormholes_decay(w);
+        s *= 0.95;
+        double want = s >= 0.1 ? s : 0;
+        assert_near(wormholes_strength(w, 1, 2), want, want * 1e-5);
+        assert_int_equal(wormholes_partners(w, 1, 0, p, 4), want > 0);
+        wormholes_stats(w, &st);
+        assert_int_equal(st.edges, 1); /* not pruned yet: not looked at */
+    }
+    wormholes_decay(w); /* the 173rd: 45 + 128, its next look */
+    wormholes_stats(w, &st);
+    assert_int_equal(st.edges, 0);
+    assert_int_equal(st.pruned, 1);
+    wormholes_free(w);
+    assert_int_equal(m.bytes, 0);
 }
 
 static void decay_gives_back_the_memory_of_pruned_edges(void **state)
@@ -958,6 +1010,8 @@ int main(void)
             a_full_graph_refuses_new_edges_but_strengthens_old_ones),
         cmocka_unit_test(out_of_memory_in_touch_leaves_a_consistent_graph),
         cmocka_unit_test(decay_matches_a_model_that_visits_every_edge),
+        cmocka_unit_test(
+            a_decay_out_of_memory_still_prunes_on_time_for_readers),
         cmocka_unit_test(decay_gives_back_the_memory_of_pruned_edges),
         cmocka_unit_test(zipf_plan_ends_within_1_25x_of_best_share),
         cmocka_unit_test(a_plan_never_raises_the_busiest_shard),
