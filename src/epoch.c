@@ -25,7 +25,9 @@
  *   Records live in a lock-free, insert-only list, one per thread that ever
  *   read. A thread's record is freed for reuse by the pthread key destructor
  *   when the thread exits; records themselves are never freed, so the list
- *   can be walked without locks. Memory: one 64-byte record per thread.
+ *   can be walked without locks. Memory: one 64-byte record per thread. A
+ *   destructor of the caller's that runs after ours and reads again gets a
+ *   record afresh (record_release()).
  */
 #include "epoch.h"
 
@@ -52,6 +54,12 @@ static void record_release(void *arg)
     epoch_thread *t = arg;
     atomic_store_explicit(&t->active, 0, memory_order_release);
     atomic_store_explicit(&t->in_use, 0, memory_order_release);
+    /* Another thread-exit destructor that runs after this one may still
+     * read a store. It must not use the record just let go, which another
+     * thread may adopt now (its exit would end that thread's read
+     * section): forget it, so that epoch_enter() takes a record afresh,
+     * which arms this destructor again. */
+    self = NULL;
 }
 
 static void key_create(void)

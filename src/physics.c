@@ -132,7 +132,9 @@ static double thread_cpu_s(void)
  * destructor never touches a closed store's ring. Only the owner ever
  * changes `owner` from its token (to 0, with release); a taker changes it
  * from 0 (compare-and-swap, with acquire), and so sees everything the
- * exited owner wrote to the ring. */
+ * exited owner wrote to the ring. A destructor of the caller's that runs
+ * after ours and reads a store again gets a ring afresh (release_rings()).
+ */
 
 static pthread_mutex_t stores_lock = PTHREAD_MUTEX_INITIALIZER;
 static physics *open_stores;
@@ -151,6 +153,15 @@ static void release_rings(void *token)
                 (uintptr_t)token)
                 atomic_store_explicit(&r->owner, 0, memory_order_release);
     pthread_mutex_unlock(&stores_lock);
+    /* Another thread-exit destructor that runs after this one may still
+     * use a store. It must not write to the rings just let go, which
+     * another thread may take now: forget them, so that it finds a ring
+     * afresh under a new token, and that token arms this destructor again
+     * (glibc runs the destructors again while a key holds a value, up to
+     * PTHREAD_DESTRUCTOR_ITERATIONS times). */
+    phys_tls.id = 0;
+    phys_tls.ring = NULL;
+    thread_token = 0;
 }
 
 static void make_exit_key(void)

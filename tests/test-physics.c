@@ -12,6 +12,7 @@
 
 #include <math.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <time.h>
 #include <unistd.h>
@@ -200,6 +201,106 @@ static void exited_threads_pass_their_rings_on(void **state)
     assert_int_equal(m.gets, ROUNDS * AT_ONCE * GETS);
     assert_int_equal(m.facts_dropped, 0);
     pthread_barrier_destroy(&c.all_in);
+    warp_close(db);
+}
+
+/* A thread-exit destructor that runs after the store's own (its key was
+ * made later) and still reads the store: it must not write to the ring
+ * the exiting thread just released, which another thread may have taken.
+ *
+ * T1 reads, then exits. Its late destructor lets T2 start: T2's first
+ * read takes T1's released ring. Then both read, at once. The destructor
+ * must get a ring of its own: three rings (the main thread's, T1's now
+ * T2's, the destructor's), every read counted, and under TSan no race on
+ * a ring. Before, it kept writing to T1's old ring beside T2: two rings.
+ * Then T3 and T4 run together and take the two rings let go (T2's at its
+ * exit, the destructor's when the store's destructor ran again): still
+ * three. */
+struct late {
+    warp_db *db;
+    pthread_key_t key;
+    sem_t t2_go, t2_has_ring, both_go;
+    pthread_barrier_t all_in;
+};
+
+enum { LATE_GETS = 2000 };
+
+static void late_destructor(void *arg)
+{
+    struct late *l = arg;
+
+    sem_post(&l->t2_go);
+    sem_wait(&l->t2_has_ring);
+    sem_post(&l->both_go);
+    get_keys(l->db, "k", LATE_GETS, 1);
+}
+
+static void *late_t1(void *arg)
+{
+    struct late *l = arg;
+
+    get_keys(l->db, "k", LATE_GETS, 1);
+    assert_int_equal(pthread_setspecific(l->key, l), 0);
+    return NULL;
+}
+
+static void *late_t2(void *arg)
+{
+    struct late *l = arg;
+    char buf[16];
+    size_t vlen;
+
+    sem_wait(&l->t2_go);
+    assert_ok(warp_get(l->db, "k:0", 3, buf, sizeof(buf), &vlen, NULL));
+    sem_post(&l->t2_has_ring);
+    sem_wait(&l->both_go);
+    get_keys(l->db, "k", LATE_GETS, 1);
+    return NULL;
+}
+
+static void *late_pair(void *arg)
+{
+    struct late *l = arg;
+
+    get_keys(l->db, "k", LATE_GETS, 1);
+    pthread_barrier_wait(&l->all_in);
+    return NULL;
+}
+
+static void a_late_exit_destructor_gets_a_ring_of_its_own(void **state)
+{
+    warp_db *db = open_physics(WARP_PHYSICS_FULL, 4);
+    struct late l = {.db = db};
+    pthread_t t1, t2, t3, t4;
+
+    (void)state;
+    put_keys(db, "k", LATE_GETS); /* the main thread's ring, and the
+                                   * store's exit key made before ours */
+    assert_int_equal(pthread_key_create(&l.key, late_destructor), 0);
+    assert_int_equal(sem_init(&l.t2_go, 0, 0), 0);
+    assert_int_equal(sem_init(&l.t2_has_ring, 0, 0), 0);
+    assert_int_equal(sem_init(&l.both_go, 0, 0), 0);
+    assert_int_equal(pthread_barrier_init(&l.all_in, NULL, 2), 0);
+    assert_int_equal(pthread_create(&t2, NULL, late_t2, &l), 0);
+    assert_int_equal(pthread_create(&t1, NULL, late_t1, &l), 0);
+    assert_int_equal(pthread_join(t1, NULL), 0);
+    assert_int_equal(pthread_join(t2, NULL), 0);
+    warp_cosmic_metrics m = wait_facts(db, LATE_GETS * 4 + 1);
+    assert_int_equal(m.rings, 3);
+    assert_int_equal(m.gets, LATE_GETS * 3 + 1);
+    assert_int_equal(pthread_create(&t3, NULL, late_pair, &l), 0);
+    assert_int_equal(pthread_create(&t4, NULL, late_pair, &l), 0);
+    assert_int_equal(pthread_join(t3, NULL), 0);
+    assert_int_equal(pthread_join(t4, NULL), 0);
+    m = wait_facts(db, LATE_GETS * 6 + 1);
+    assert_int_equal(m.rings, 3);
+    assert_int_equal(m.gets, LATE_GETS * 5 + 1);
+    assert_int_equal(m.facts_dropped, 0);
+    pthread_barrier_destroy(&l.all_in);
+    sem_destroy(&l.both_go);
+    sem_destroy(&l.t2_has_ring);
+    sem_destroy(&l.t2_go);
+    pthread_key_delete(l.key);
     warp_close(db);
 }
 
@@ -683,6 +784,7 @@ int main(void)
         cmocka_unit_test(full_observes_every_access),
         cmocka_unit_test(a_thread_keeps_its_ring_in_each_store),
         cmocka_unit_test(exited_threads_pass_their_rings_on),
+        cmocka_unit_test(a_late_exit_destructor_gets_a_ring_of_its_own),
         cmocka_unit_test(adaptive_samples_and_scales),
         cmocka_unit_test(modes_switch_safely_under_load),
         cmocka_unit_test(hash_tags_and_rules_colocate),
