@@ -497,7 +497,7 @@ static int segment_create(wal *w, uint64_t seg, uint64_t need)
         io->unlink(path);
         return rc;
     }
-    w->dir_dirty = w->sync_mode == WAL_SYNC_LATER;
+    w->dir_dirty = w->sync_mode != WAL_SYNC_NOW;
     w->fd = fd;
     w->map = m;
     w->map_len = size;
@@ -601,6 +601,10 @@ static int segment_switch(wal *w, uint64_t need)
         w->old[w->nold++] = (struct wal_old){old_fd, old_map, old_len};
     else
         unmap_close(old_fd, old_map, old_len);
+    /* fsync=never keeps no file open for the next explicit sync, which
+     * then syncs the whole file system (wal_sync_many()) */
+    if (dirty && w->sync_mode == WAL_SYNC_NONE)
+        w->left_dirty = true;
 out:
     pthread_mutex_unlock(&w->sync_lock);
     return rc;
@@ -786,7 +790,7 @@ bool wal_pending(wal *w)
     if (wal_dirty(w))
         return true;
     pthread_mutex_lock(&w->sync_lock);
-    more = w->nold > 0 || w->dir_dirty;
+    more = w->nold > 0 || w->dir_dirty || w->left_dirty;
     pthread_mutex_unlock(&w->sync_lock);
     return more;
 }
@@ -839,22 +843,27 @@ int wal_sync_many(wal **ws, size_t n)
         return rc;
     }
     size_t files = 0, last = 0;
+    bool whole = false; /* more than the current segments' bytes */
     int rc = 0;
 
     for (size_t i = 0; i < n; i++) {
         wal *w = ws[i];
         pthread_mutex_lock(&w->sync_lock);
         target[i] = atomic_load_explicit(&w->pub_off, memory_order_acquire);
-        if (w->fd >= 0 && target[i] != atomic_load(&w->synced_off)) {
+        if (w->fd >= 0 && target[i] != atomic_load(&w->synced_off))
             files++;
+        /* a new segment's directory entry, or a segment left behind */
+        whole = whole || w->dir_dirty || w->left_dirty;
+        if (w->fd >= 0)
             last = i;
-        }
-        files += w->dir_dirty; /* a new segment's entry to sync too */
     }
-    if (files == 1 && !ws[last]->dir_dirty)
-        rc = io->fdatasync(ws[last]->fd);
-    else if (files)
+    if (files == 1 && !whole) {
+        for (size_t i = 0; i < n; i++)
+            if (ws[i]->fd >= 0 && target[i] != atomic_load(&ws[i]->synced_off))
+                rc = io->fdatasync(ws[i]->fd);
+    } else if (files || whole) {
         rc = io->syncfs(ws[last]->fd);
+    }
     if (rc < 0)
         rc = io_error(errno);
     for (size_t i = 0; i < n; i++) {
@@ -864,6 +873,7 @@ int wal_sync_many(wal **ws, size_t n)
                 atomic_store_explicit(&w->synced_off, target[i],
                                       memory_order_release);
             w->dir_dirty = false;
+            w->left_dirty = false;
         }
         pthread_mutex_unlock(&w->sync_lock);
     }

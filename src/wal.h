@@ -63,8 +63,10 @@ typedef struct wal {
         uint64_t len;
     } old[WAL_OLD_MAX];
     int nold;
-    bool dir_dirty; /* a segment was created since the last sync */
-    int spare_fd;   /* the next segment, readied by wal_prepare(), or -1 */
+    bool dir_dirty;  /* a segment was created since the last sync */
+    bool left_dirty; /* WAL_SYNC_NONE: a segment closed since the last sync
+                      * may hold records not yet on disk */
+    int spare_fd;    /* the next segment, readied by wal_prepare(), or -1 */
     unsigned char *spare_map;
     uint64_t spare_len, spare_seg;
     uint64_t switches;  /* segments left behind since open */

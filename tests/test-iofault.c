@@ -699,6 +699,35 @@ static void everysec_sync_failure_is_reported_by_warp_sync(void **state)
     warp_close(db);
 }
 
+/* fsync=never: a segment left behind is closed without a sync, and an
+ * explicit warp_sync() (and so warp_close()) must still make it durable,
+ * with the directory entries of the segments made since: it syncs the
+ * file system. It used to sync only the current segment, or nothing when
+ * that one was still empty. */
+static void never_mode_sync_covers_the_segments_left_behind(void **state)
+{
+    test_dir *d = *state;
+    warp_options o = disk_options(1, WARP_FSYNC_NEVER);
+    warp_db *db = open_disk(d->db, &o);
+
+    assert_ok(warp_sync(db));
+    for (uint32_t i = 0; i < 300; i++) /* several 64 KiB segments */
+        assert_ok(put_key(db, i));
+    inject(OP_SYNCFS, NULL, EIO, 0, -1);
+    assert_rc(warp_sync(db), WARP_EIO);
+    assert_int_equal(last_fault_hits(), 1);
+    clear_faults();
+    assert_ok(warp_sync(db));
+    /* then nothing is left to sync */
+    inject(OP_SYNCFS, NULL, EIO, 0, -1);
+    inject(OP_FDATASYNC, NULL, EIO, 0, -1);
+    assert_ok(warp_sync(db));
+    clear_faults();
+    db = (warp_close(db), open_disk(d->db, &o));
+    assert_keys(db, 300, NULL);
+    warp_close(db);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Checkpoint failures                                                       */
 /* ------------------------------------------------------------------------ */
@@ -954,6 +983,7 @@ int main(void)
         FAULT_TEST(delete_whose_sync_fails_is_eio_and_keeps_the_key),
         FAULT_TEST(concurrent_writers_see_failed_group_commits_as_eio),
         FAULT_TEST(everysec_sync_failure_is_reported_by_warp_sync),
+        FAULT_TEST(never_mode_sync_covers_the_segments_left_behind),
         FAULT_TEST(checkpoint_that_cannot_write_its_snapshot_is_enospc),
         FAULT_TEST(checkpoint_failing_midway_through_a_snapshot_is_eio),
         FAULT_TEST(checkpoint_that_cannot_sync_its_snapshot_is_eio),
