@@ -6,10 +6,10 @@
  *   a record holding `active`: 0 when outside a read section, else the value
  *   of G it saw when it entered.
  *
- *   enter:   e = G; record.active = e          (seq_cst store, then loads)
+ *   enter:   e = G; record.active = e; full fence; then loads
  *   exit:    record.active = 0                 (release store)
- *   retire:  unlink the object from every shared structure, then stamp it
- *            with r = G (the load comes after the unlink).
+ *   retire:  unlink the object from every shared structure, full fence,
+ *            then stamp it with r = G.
  *   advance: if every record has active == 0 or active == G, CAS G -> G+1.
  *   free:    an object stamped r may be freed once G >= r + 2.
  *
@@ -18,8 +18,10 @@
  *   more, that is, it entered after G became r+1, which is after the object
  *   was stamped r, so after it was unlinked: such a reader can never find it.
  *   Readers that entered earlier must have left before G could pass r+1.
- *   The seq_cst store at enter orders the announcement before the reader's
- *   loads of shared pointers (the store-load fence the scheme needs).
+ *   The fence at enter orders the announcement before the reader's loads
+ *   of shared pointers, and the one at retire (in epoch_now()) orders the
+ *   unlink before the stamp's load: the two store-load orders the scheme
+ *   needs, which neither release/acquire nor a seq_cst store alone give.
  *
  * RECORDS
  *   Records live in a lock-free, insert-only list, one per thread that ever
@@ -103,7 +105,12 @@ epoch_thread *epoch_enter(void)
     }
     if (t->depth++ == 0) {
         uint64_t e = atomic_load_explicit(&global_epoch, memory_order_relaxed);
-        atomic_store_explicit(&t->active, e, memory_order_seq_cst);
+        atomic_store_explicit(&t->active, e, memory_order_relaxed);
+        /* the announcement before the section's loads of shared pointers:
+         * a store-load order, which only a full fence gives (a seq_cst
+         * store alone does not order a later acquire load of another
+         * object in C11, nor on POWER or ARMv8.3 with LDAPR) */
+        atomic_thread_fence(memory_order_seq_cst);
     }
     return t;
 }
@@ -116,6 +123,10 @@ void epoch_exit(epoch_thread *t)
 
 uint64_t epoch_now(void)
 {
+    /* the caller's unlink (a release store) before this load of the
+     * stamp: a store-load order again (x86 lets a load pass an earlier
+     * store still in the store buffer) */
+    atomic_thread_fence(memory_order_seq_cst);
     return atomic_load_explicit(&global_epoch, memory_order_seq_cst);
 }
 

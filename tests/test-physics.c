@@ -209,7 +209,8 @@ static void exited_threads_pass_their_rings_on(void **state)
  * the exiting thread just released, which another thread may have taken.
  *
  * T1 reads, then exits. Its late destructor lets T2 start: T2's first
- * read takes T1's released ring. Then both read, at once. The destructor
+ * read takes T1's released ring. Then both read, at once, and T2 keeps
+ * its ring until the destructor is done. The destructor
  * must get a ring of its own: three rings (the main thread's, T1's now
  * T2's, the destructor's), every read counted, and under TSan no race on
  * a ring. Before, it kept writing to T1's old ring beside T2: two rings.
@@ -219,7 +220,7 @@ static void exited_threads_pass_their_rings_on(void **state)
 struct late {
     warp_db *db;
     pthread_key_t key;
-    sem_t t2_go, t2_has_ring, both_go;
+    sem_t t2_go, t2_has_ring, both_go, late_done;
     pthread_barrier_t all_in;
 };
 
@@ -233,6 +234,7 @@ static void late_destructor(void *arg)
     sem_wait(&l->t2_has_ring);
     sem_post(&l->both_go);
     get_keys(l->db, "k", LATE_GETS, 1);
+    sem_post(&l->late_done);
 }
 
 static void *late_t1(void *arg)
@@ -255,6 +257,7 @@ static void *late_t2(void *arg)
     sem_post(&l->t2_has_ring);
     sem_wait(&l->both_go);
     get_keys(l->db, "k", LATE_GETS, 1);
+    sem_wait(&l->late_done); /* hold the ring while the destructor reads */
     return NULL;
 }
 
@@ -280,6 +283,7 @@ static void a_late_exit_destructor_gets_a_ring_of_its_own(void **state)
     assert_int_equal(sem_init(&l.t2_go, 0, 0), 0);
     assert_int_equal(sem_init(&l.t2_has_ring, 0, 0), 0);
     assert_int_equal(sem_init(&l.both_go, 0, 0), 0);
+    assert_int_equal(sem_init(&l.late_done, 0, 0), 0);
     assert_int_equal(pthread_barrier_init(&l.all_in, NULL, 2), 0);
     assert_int_equal(pthread_create(&t2, NULL, late_t2, &l), 0);
     assert_int_equal(pthread_create(&t1, NULL, late_t1, &l), 0);
@@ -297,6 +301,7 @@ static void a_late_exit_destructor_gets_a_ring_of_its_own(void **state)
     assert_int_equal(m.gets, LATE_GETS * 5 + 1);
     assert_int_equal(m.facts_dropped, 0);
     pthread_barrier_destroy(&l.all_in);
+    sem_destroy(&l.late_done);
     sem_destroy(&l.both_go);
     sem_destroy(&l.t2_has_ring);
     sem_destroy(&l.t2_go);
