@@ -42,7 +42,8 @@ static const wd_command table[] = {
      "Changes the selected database (only 0)."},
     {"quit", quit_cmd, -1, NA | F, 0, 0, 0, "connection",
      "Closes the connection."},
-    {"reset", reset_cmd, 1, F, 0, 0, 0, "connection", "Resets the connection."},
+    {"reset", reset_cmd, 1, F | NA, 0, 0, 0, "connection",
+     "Resets the connection."},
     {"client", client_cmd, -2, 0, 0, 0, 0, "connection",
      "CLIENT SETNAME, GETNAME, ID, INFO, LIST."},
     /* server */

@@ -284,7 +284,9 @@ static void accept_one(wd_loop *l, int fd, struct sockaddr_storage *ss)
     c->authenticated =
         !atomic_load_explicit(&server.auth_required, memory_order_relaxed);
     c->created_ms = wd_now_ms();
-    atomic_store_explicit(&c->last_ms, wd_mono_ms(), memory_order_relaxed);
+    /* the loop's clock, as check_idle() reads it: the monotonic clock of
+     * now may be past it, and idle = now_ms - last_ms would wrap */
+    atomic_store_explicit(&c->last_ms, l->now_ms, memory_order_relaxed);
     atomic_store_explicit(&c->lastcmd, "NULL", memory_order_relaxed);
     addr_string(ss, c->addr, sizeof c->addr);
     if (getsockname(fd, (struct sockaddr *)&local, &len) == 0)
@@ -499,7 +501,7 @@ static void check_idle(wd_loop *l)
     for (; c; c = next) {
         next = c->next;
         uint64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
-        if (l->now_ms - last > t * 1000)
+        if (l->now_ms > last && l->now_ms - last > t * 1000)
             client_free(c);
     }
 }
@@ -617,14 +619,15 @@ void net_stop(void)
 /* Registry and counters                                                     */
 /* ------------------------------------------------------------------------ */
 
-/* One CLIENT LIST line; the registry lock is held. */
+/* One CLIENT LIST line; the registry lock is held. The name has no
+ * length limit (as in Redis), so the line has none either. */
 static void client_line(wd_client *c, wd_buf *out)
 {
-    char line[1024];
     uint64_t now = wd_now_ms(), mono = wd_mono_ms();
     uint64_t last = atomic_load_explicit(&c->last_ms, memory_order_relaxed);
-    int n = snprintf(
-        line, sizeof line,
+
+    (void)buf_printf(
+        out,
         "id=%llu addr=%s laddr=%s fd=%d name=%s age=%llu idle=%llu "
         "flags=N db=0 sub=0 psub=0 ssub=0 multi=-1 qbuf=%llu qbuf-free=0 "
         "argv-mem=0 multi-mem=0 obl=0 oll=0 omem=%llu tot-mem=0 events=r "
@@ -639,10 +642,6 @@ static void client_line(wd_client *c, wd_buf *out)
                                                  memory_order_relaxed),
         atomic_load_explicit(&c->lastcmd, memory_order_relaxed),
         atomic_load_explicit(&c->resp, memory_order_relaxed));
-    if (n > 0 && buf_reserve(out, (size_t)n)) {
-        memcpy(out->p + out->len, line, (size_t)n);
-        out->len += (size_t)n;
-    }
 }
 
 void net_client_info(wd_client *c, wd_buf *out)

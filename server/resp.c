@@ -52,6 +52,24 @@ bool buf_reserve(wd_buf *b, size_t extra)
     return true;
 }
 
+bool buf_printf(wd_buf *b, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+
+    va_start(ap, fmt);
+    n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    /* room for the NUL vsnprintf writes, which is not kept */
+    if (n < 0 || !buf_reserve(b, (size_t)n + 1))
+        return false;
+    va_start(ap, fmt);
+    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    b->len += (size_t)n;
+    return true;
+}
+
 void buf_free(wd_buf *b)
 {
     free(b->p);

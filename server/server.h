@@ -62,6 +62,10 @@ typedef struct wd_buf {
 
 /* Ensure room for `extra` more bytes; false on allocation failure. */
 bool buf_reserve(wd_buf *b, size_t extra);
+/* Append printf-formatted text, of any length; false on allocation
+ * failure (nothing appended). */
+bool buf_printf(wd_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 void buf_free(wd_buf *b);
 
 /* The incremental RESP parser's state for one client (resp.c). */

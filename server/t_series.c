@@ -55,12 +55,16 @@ static bool series_exists(wd_client *c)
                          &n) == WARP_OK;
 }
 
-/* True, after replying -WRONGTYPE, if the name holds a string. */
-static bool holds_string(wd_client *c)
+/* True, after replying -WRONGTYPE, if the name holds a string. `locked`:
+ * the caller holds the name's stripe, which kv_lookup() would take again
+ * to expire the value (a stripe is not re-entrant). */
+static bool holds_string(wd_client *c, bool locked)
 {
     wd_value v;
+    int rc = locked ? kv_lookup_locked(c, c->argv[1], c->argvlen[1], &v)
+                    : kv_lookup(c, c->argv[1], c->argvlen[1], &v);
 
-    if (kv_lookup(c, c->argv[1], c->argvlen[1], &v) != WARP_OK)
+    if (rc != WARP_OK)
         return false;
     add_error(c, "WRONGTYPE Operation against a key holding the wrong kind of "
                  "value");
@@ -104,7 +108,7 @@ void ts_create_cmd(wd_client *c)
     if (!retention_option(c, 2, &retention))
         return;
     stripe_lock(s); /* two TS.CREATEs of one name: one wins */
-    if (holds_string(c)) {
+    if (holds_string(c, true)) {
         stripe_unlock(s);
         return;
     }
@@ -142,7 +146,7 @@ void ts_add_cmd(wd_client *c)
         add_error(c, "ERR TSDB: invalid value");
         return;
     }
-    if (!retention_option(c, 4, &retention) || holds_string(c))
+    if (!retention_option(c, 4, &retention) || holds_string(c, false))
         return;
     if (retention >= 0 && !series_exists(c)) {
         rc = warp_ts_set_retention(server.db, c->argv[1], c->argvlen[1],

@@ -230,6 +230,19 @@ def group_commands():
                   for c in r.client_list()), "CLIENT LIST shows us")
         check(b"name=tester" in r.execute_command("CLIENT", "INFO"),
               "CLIENT INFO")
+        # a name longer than any fixed line buffer: the line holds all of
+        # it (it used to copy the line's would-be length out of a 1 KiB
+        # stack buffer: stack bytes in the reply, a crash past a few MiB)
+        for n in (3000, 4 << 20):
+            long = "n" * n
+            check(r.client_setname(long) is True, f"SETNAME of {n} bytes")
+            info = r.execute_command("CLIENT", "INFO")
+            check((b"name=" + long.encode() + b" age=") in info and
+                  info.endswith(b"resp=2\n"), f"CLIENT INFO, {n}-byte name")
+            line = [c for c in r.client_list() if c["id"] == str(cid)]
+            check(len(line) == 1 and line[0]["name"] == long,
+                  f"CLIENT LIST, {n}-byte name")
+        r.client_setname("tester")
         info = r.info("all")
         for field in ("redis_version", "connected_clients", "used_memory",
                       "total_commands_processed", "physics_mode",
@@ -592,6 +605,9 @@ def group_auth():
         got = recv_until(s, lambda d: d.count(b"\r\n") >= 2)
         check(got == b"+RESET\r\n-NOAUTH Authentication required.\r\n",
               f"RESET forgets AUTH: {got!r}")
+        s.sendall(resp("RESET"))
+        got = recv_until(s, lambda d: d.endswith(b"\r\n"))
+        check(got == b"+RESET\r\n", f"RESET before AUTH, as Redis: {got!r}")
         s.sendall(resp("QUIT"))
         check(recv_until(s, lambda d: d.endswith(b"\r\n")) == b"+OK\r\n",
               "QUIT allowed")
@@ -1071,6 +1087,18 @@ def group_series():
         t, v = r.execute_command("TS.GET", "temp")
         check((int(t), float(v)) == (last, model[last]),
               f"TS.GET is the newest sample ({t}, {v})")
+
+        begin("TS.CREATE on a string key that has just expired")
+        # it held the key's stripe and looked the key up, and the lookup
+        # took the stripe again to expire it: the loop hung for good
+        r.execute_command("CONFIG", "SET", "hz", "1")  # no active expiry
+        r.execute_command("SET", "gone", "v", "PX", "1")
+        time.sleep(0.05)
+        check(r.execute_command("TS.CREATE", "gone") in (True, b"OK"),
+              "TS.CREATE replaced the expired string")
+        check(r.execute_command("TS.ADD", "gone", 1, 2.5) == 1,
+              "the series works")
+        r.execute_command("CONFIG", "SET", "hz", "10")
 
         begin("TS.RANGE matches a naive computation")
         check(same_samples(ts_range(r, "temp", "-", "+"),
