@@ -748,6 +748,17 @@ void db_settle(warp_db *db, shard *sh, int rc)
     }
 }
 
+/* fsync=always: whether a write to w's key is logged and waiting for its
+ * group commit (not yet in the table). Shard lock held. */
+static bool key_pending(const shard *sh, const wop *w)
+{
+    for (const wop *p = sh->pend_head; p; p = p->next_pending)
+        if (p->h == w->h && p->klen == w->klen &&
+            memcmp(p->key, w->key, w->klen) == 0)
+            return true;
+    return false;
+}
+
 /* Reserve, log, and apply one write; *existed says whether the key was
  * there. */
 static int write_one(warp_db *db, wop *w, bool *existed)
@@ -762,7 +773,11 @@ static int write_one(warp_db *db, wop *w, bool *existed)
     if (w->op == WAL_OP_DEL) {
         const item *cur =
             table_find(&db->slots[w->slot], w->h, w->key, w->klen);
-        if (!cur || (w->expect && cur != w->expect)) {
+        /* An expected item must still be the key's once this delete is
+         * applied: a write logged before it and not yet applied (fsync=
+         * always) replaces it first, and the delete would then remove
+         * that write, acknowledged, and recovery would agree. */
+        if (!cur || (w->expect && (cur != w->expect || key_pending(sh, w)))) {
             pthread_mutex_unlock(&sh->lock);
             return WARP_OK; /* nothing to delete, nothing to log */
         }

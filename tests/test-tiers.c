@@ -17,6 +17,13 @@
 #include "tiers.h"
 
 #include <pthread.h>
+#include <semaphore.h>
+
+#include "db.h"
+#include "epoch.h"
+#include "io.h"
+#include "route.h"
+#include "table.h"
 
 /* ------------------------------------------------------------------------ */
 /* Moves keep values bit-exact                                               */
@@ -421,6 +428,69 @@ static void evictions_are_logged_so_recovery_agrees(void **state)
     free(ver);
 }
 
+/* fsync=always logs a put and leaves it pending until its group commit.
+ * An eviction chose the key's old item X meanwhile; its delete (only if
+ * the key still holds X) must not be logged after that put: applied in
+ * log order, it removed the acknowledged put, and recovery agreed. The
+ * group commit's sync is held up until the eviction has run. */
+static sem_t syncing;
+static atomic_bool hold_syncs;
+
+static int held_fdatasync(int fd)
+{
+    if (atomic_load(&hold_syncs)) {
+        sem_post(&syncing);
+        sleep_ms(200);
+    }
+    return io_system.fdatasync(fd);
+}
+
+static void *put_new_k(void *db)
+{
+    warp_put_options hot = {.access_pattern = WARP_ACCESS_HOT};
+
+    assert_ok(warp_put(db, "K", 1, "new", 3, &hot, NULL));
+    return NULL;
+}
+
+static void eviction_spares_a_put_pending_in_its_group_commit(void **state)
+{
+    test_dir *d = *state;
+    warp_options o = disk_options(1, WARP_FSYNC_ALWAYS);
+    io_ops held = io_system;
+    char buf[8];
+    size_t n;
+    pthread_t t;
+
+    o.maxmemory = 64u << 20;
+    o.eviction = WARP_EVICT_LRU;
+    warp_db *db = open_disk(d->db, &o);
+    assert_ok(warp_put(db, "K", 1, "old", 3, NULL, NULL));
+    uint64_t h = route_hash("K", 1);
+    epoch_thread *et = epoch_enter(); /* as an eviction pass holds X */
+    const item *x =
+        table_find(&db->slots[db_key_slot(db, "K", 1, h)], h, "K", 1);
+    assert_non_null(x);
+    assert_int_equal(sem_init(&syncing, 0, 0), 0);
+    held.fdatasync = held_fdatasync;
+    atomic_store(&hold_syncs, true);
+    io_set_ops(&held);
+    assert_int_equal(pthread_create(&t, NULL, put_new_k, db), 0);
+    sem_wait(&syncing); /* the put is logged; its commit is syncing */
+    assert_rc(db_delete_item(db, "K", 1, x), WARP_NOTFOUND);
+    epoch_exit(et);
+    atomic_store(&hold_syncs, false);
+    assert_int_equal(pthread_join(t, NULL), 0);
+    io_set_ops(NULL);
+    sem_destroy(&syncing);
+    assert_ok(warp_get(db, "K", 1, buf, sizeof(buf), &n, NULL));
+    assert_memory_equal(buf, "new", 3);
+    db = (warp_close(db), open_disk(d->db, &o));
+    assert_ok(warp_get(db, "K", 1, buf, sizeof(buf), &n, NULL));
+    assert_memory_equal(buf, "new", 3);
+    warp_close(db);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Files: deep segments, slot images, crashes                                */
 /* ------------------------------------------------------------------------ */
@@ -690,6 +760,7 @@ int main(void)
         OWN_STORE_TEST(lru_evicts_the_least_recently_used),
         OWN_STORE_TEST(lfu_evicts_the_least_frequently_used),
         DIR_TEST(evictions_are_logged_so_recovery_agrees),
+        DIR_TEST(eviction_spares_a_put_pending_in_its_group_commit),
         DIR_TEST(dead_deep_segments_are_deleted),
         DIR_TEST(key_walk_reads_no_deep_value),
         DIR_TEST(slot_moves_carry_tiered_values),

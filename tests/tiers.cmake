@@ -6,10 +6,12 @@
 #                     budget, eviction, deep segments, slot moves,
 #                     restarts; readers racing the demoter (`concurrency`:
 #                     every test runs the demoter thread beside the test's,
-#                     so the TSan tree runs them all)
+#                     so the TSan tree runs them all); white-box for
+#                     one: an eviction racing a pending group commit
 #   test-tiers-crash  fork, write under a small budget while values are
 #                     demoted, SIGKILL, recover (`durability`; never
 #                     `concurrency`: TSan does not run fork/kill tests)
 
 list(APPEND WARP_CONCURRENCY_TESTS test-tiers)
+list(APPEND WARP_WHITEBOX_TESTS test-tiers)
 list(APPEND WARP_DURABILITY_TESTS test-tiers-crash)
