@@ -436,9 +436,31 @@ void resp_compact(wd_client *c)
 /* Replies                                                                   */
 /* ------------------------------------------------------------------------ */
 
+/* Whether `n` more bytes of replies fit under client-output-buffer-limit
+ * (the hard limit; 0: none). If not, the client is marked to close and
+ * nothing more is added: a command whose reply would be huge (an MGET of
+ * one big value many times over) stops growing the buffer at the limit,
+ * as in Redis, instead of building it all first. */
+static bool reply_fits(wd_client *c, size_t n)
+{
+    uint64_t hard = atomic_load_explicit(&server.cfg.client_output_buffer_limit,
+                                         memory_order_relaxed);
+
+    if (c->closing)
+        return false;
+    if (hard && c->obuf.len - c->sent + n > hard) {
+        wd_log("closing client %s: output buffer over "
+               "client-output-buffer-limit (%llu bytes)",
+               c->addr, (unsigned long long)hard);
+        c->closing = true;
+        return false;
+    }
+    return true;
+}
+
 void add_raw(wd_client *c, const char *s, size_t n)
 {
-    if (c->closing)
+    if (!reply_fits(c, n))
         return;
     if (!buf_reserve(&c->obuf, n)) {
         c->closing = true;
@@ -524,7 +546,7 @@ void add_bulk_header(wd_client *c, size_t n)
 
 void add_bulk(wd_client *c, const void *p, size_t n)
 {
-    if (c->closing)
+    if (!reply_fits(c, n + 32))
         return;
     if (!buf_reserve(&c->obuf, n + 32)) {
         c->closing = true;

@@ -328,27 +328,22 @@ void getex_cmd(wd_client *c)
 }
 
 #define MGET_SLOT 512 /* bytes per key in the first, batched pass */
+#define MGET_CHUNK                                                             \
+    1024 /* keys per batch: the scratch buffer stays at                        \
+          * 512 KiB, whatever the key count */
 
-void mget_cmd(wd_client *c)
+/* Reply to MGET's keys first .. first+n-1 (n <= MGET_CHUNK). */
+static void mget_chunk(wd_client *c, warp_get_item *items, int first, size_t n,
+                       uint64_t now)
 {
-    size_t n = (size_t)c->argc - 1;
     wd_buf *rb = &c->loop->scratch;
-    warp_get_item *items = calloc(n, sizeof *items);
-    uint64_t now = wd_now_ms();
 
-    rb->len = 0;
-    if (!items || !buf_reserve(rb, n * MGET_SLOT)) {
-        free(items);
-        add_engine_error(c, WARP_ENOMEM);
-        return;
-    }
     for (size_t i = 0; i < n; i++)
-        items[i] = (warp_get_item){.key = c->argv[i + 1],
-                                   .klen = c->argvlen[i + 1],
+        items[i] = (warp_get_item){.key = c->argv[first + i],
+                                   .klen = c->argvlen[first + i],
                                    .buf = rb->p + i * MGET_SLOT,
                                    .cap = MGET_SLOT};
     warp_get_batch(server.db, items, n);
-    add_array(c, (int64_t)n);
     for (size_t i = 0; i < n; i++) {
         wd_value v;
         void *big = NULL;
@@ -370,6 +365,26 @@ void mget_cmd(wd_client *c)
         else
             add_null(c);
         warp_free(big);
+    }
+}
+
+void mget_cmd(wd_client *c)
+{
+    size_t n = (size_t)c->argc - 1, chunk = n < MGET_CHUNK ? n : MGET_CHUNK;
+    wd_buf *rb = &c->loop->scratch;
+    warp_get_item *items = calloc(chunk, sizeof *items);
+    uint64_t now = wd_now_ms();
+
+    rb->len = 0;
+    if (!items || !buf_reserve(rb, chunk * MGET_SLOT)) {
+        free(items);
+        add_engine_error(c, WARP_ENOMEM);
+        return;
+    }
+    add_array(c, (int64_t)n);
+    for (size_t done = 0; done < n && !c->closing; done += chunk) {
+        size_t m = n - done < chunk ? n - done : chunk;
+        mget_chunk(c, items, 1 + (int)done, m, now);
     }
     free(items);
 }

@@ -515,6 +515,19 @@ def group_limits():
         time.sleep(1)
         data = recv_until(s, lambda d: False, limit=10)
         check(len(data) < 2000 * 100000, f"cut off after {len(data)} bytes")
+
+        begin("one command's reply stops at client-output-buffer-limit")
+        # an MGET of one 1 MB value 2,000 times is a 2 GB reply from a
+        # 30 KB request; it used to be built in full before the check
+        r.set("v1m", b"v" * 1000000)
+        hwm = lambda: int(re.search(r"VmHWM:\s+(\d+) kB", open(
+            f"/proc/{srv.proc.pid}/status").read()).group(1)) * 1024
+        before = hwm()
+        s = srv.sock()
+        s.sendall(resp("MGET", *["v1m"] * 2000))
+        check(closed(s, limit=30), "closed at the limit")
+        grew = hwm() - before
+        check(grew < 100 << 20, f"peak memory grew {grew >> 20} MiB")
         r.config_set("client-output-buffer-limit", "256mb")
         check(r.ping(), "server alive after")
 
