@@ -1007,8 +1007,23 @@ static bool segment_unwritten(const char *dir, uint32_t shard, uint64_t seg)
     return unwritten;
 }
 
+/* Delete segments segs[0..n), which hold no records, and make that
+ * durable: back after a crash, they would follow the records appended
+ * before them with their stale headers. */
+static int drop_segments(wal *w, const uint64_t *segs, size_t n)
+{
+    char path[4096];
+
+    for (size_t i = 0; i < n; i++) {
+        wal_path(path, sizeof(path), w->dir, w->shard, segs[i]);
+        if (io->unlink(path) < 0 && errno != ENOENT)
+            return io_error(errno);
+    }
+    return n && io_sync_dir(w->dir) < 0 ? io_error(errno) : WARP_OK;
+}
+
 /* Replay segments segs[0..n) in order and leave the last one open for
- * appending. */
+ * appending (or, after a torn tail that nothing follows, that one). */
 static int recover_segments(wal *w, const uint64_t *segs, size_t n,
                             bool salvage, bool check_only, wal_apply_fn apply,
                             void *ctx, wal_replay_stats *st)
@@ -1075,8 +1090,16 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
         rc = scan_segment(&s);
         tore = st->torn_bytes > torn;
         w->next_seq = s.seq;
-        if (rc == WARP_OK && last && !check_only) {    /* append here on */
-            memset(m + s.end, 0, s.dirty_end - s.end); /* cut a torn tail */
+        /* A torn tail that no later segment has records after (they hold
+         * a header at most: power loss before their records reached the
+         * disk) ends the log here. This segment takes the appends and the
+         * later ones go: appended after them, the tear would sit in the
+         * middle of the log, and the next open would refuse it. */
+        bool ends_here = last || (tore && !has[i]);
+        if (rc == WARP_OK && ends_here && !last && !check_only)
+            rc = drop_segments(w, segs + i + 1, n - i - 1);
+        if (rc == WARP_OK && ends_here && !check_only) { /* append here on */
+            memset(m + s.end, 0, s.dirty_end - s.end);   /* cut a torn tail */
             w->fd = fd;
             w->map = m;
             w->map_len = size;
@@ -1091,6 +1114,8 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
             munmap(m, size);
             io->close(fd);
         }
+        if (ends_here && !check_only)
+            break;
     }
     free(has);
     return rc;

@@ -335,6 +335,48 @@ static void torn_tail_in_the_newest_of_many_segments_is_cut(void **state)
     free_names(segs);
 }
 
+/* Power loss after a segment switch: segment N lost its last record, and
+ * N+1 has its header but no record. The open cuts N's tail and appends to
+ * N again (N+1 goes): appended to N+1 instead, the tear sat in the middle
+ * of the log, and the next open refused it as damage. */
+static void torn_tail_before_a_header_only_segment_is_cut(void **state)
+{
+    test_dir *d = *state;
+    rec_pos recs[1024];
+    char **segs;
+    size_t nseg, len;
+    uint32_t n = 2000, kept = 0;
+    warp_options o = strict_opts();
+
+    make_store(d->db, n, false);
+    segs = wal_files(d->db, &nseg);
+    assert_true(nseg >= 3);
+    for (size_t i = 0; i + 1 < nseg; i++) /* one put per key, in order */
+        kept += (uint32_t)wal_records(segs[i], recs, ARRAY_SIZE(recs));
+    size_t nrec = wal_records(segs[nseg - 2], recs, ARRAY_SIZE(recs));
+    flip_bit(segs[nseg - 2], recs[nrec - 1].off + REC_HEADER + 1, 3);
+    kept--; /* the torn record */
+    uint8_t *m = read_whole(segs[nseg - 1], &len);
+    assert_true(len > SEG_HEADER);
+    if (len > SEG_HEADER) /* (so the compiler sees it) */
+        memset(m + SEG_HEADER, 0, len - SEG_HEADER);
+    write_whole(segs[nseg - 1], m, len);
+    free(m);
+
+    warp_db *db = open_disk(d->db, &o);
+    assert_true(recovery_of(db).torn_bytes > 0);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(key_state(db, i), i < kept);
+    write_keys(db, kept, kept + 50);
+    warp_close(db);
+    db = open_disk(d->db, &o); /* strict: no damage in the middle */
+    assert_int_equal(recovery_of(db).torn_bytes, 0);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(key_state(db, i), i < kept + 50);
+    warp_close(db);
+    free_names(segs);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Damage before the tail                                                    */
 /* ------------------------------------------------------------------------ */
@@ -720,6 +762,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         DIR_TEST(torn_tail_is_cut_to_the_last_good_record),
         DIR_TEST(torn_tail_in_the_newest_of_many_segments_is_cut),
+        DIR_TEST(torn_tail_before_a_header_only_segment_is_cut),
         DIR_TEST(damaged_record_before_the_tail_refuses_strict_open),
         DIR_TEST(salvage_skips_a_damaged_record_and_reports_it),
         DIR_TEST(damage_in_an_older_segment_is_not_a_torn_tail),
