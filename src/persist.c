@@ -828,7 +828,13 @@ static uint32_t shard_gens(const warp_db *db, uint32_t id, snap_gen *gens)
     return n;
 }
 
-static int checkpoint_shard(warp_db *db, uint32_t id, uint64_t *records)
+static void bg_tick(warp_db *db);
+
+/* Write shard `id`'s snapshot. `bg`: on the background thread, which
+ * keeps up its everysec syncs (bg_tick()) as it goes: one shard of a
+ * large store takes seconds, and its writers go on logging. */
+static int checkpoint_shard(warp_db *db, uint32_t id, bool bg,
+                            uint64_t *records)
 {
     persist *p = db->p;
     shard *sh = &db->shards[id];
@@ -852,6 +858,8 @@ static int checkpoint_shard(warp_db *db, uint32_t id, uint64_t *records)
     if (rc)
         return rc;
     for (uint32_t s = 0; s < WARP_SLOTS && c.rc == WARP_OK; s++) {
+        if (bg && s % 64 == 0)
+            bg_tick(db);
         if (db_slot_shard(db, s) != id)
             continue;
         epoch_thread *et = epoch_enter();
@@ -908,9 +916,9 @@ static int sync_images(warp_db *db)
     return rc;
 }
 
-/* The background thread's routine work, every 100 ms, and between the
- * shards of its own checkpoints (which take seconds on large stores, while
- * writers go on): for fsync=everysec, sync once a second. */
+/* The background thread's routine work, every 100 ms, and during its own
+ * checkpoints (which take seconds on large stores, while writers go on):
+ * for fsync=everysec, sync once a second. */
 static void bg_tick(warp_db *db)
 {
     persist *p = db->p;
@@ -940,7 +948,7 @@ static int checkpoint_all(warp_db *db, bool bg)
         p->image_unsynced = false;
     for (uint32_t i = 0; i < db->nshards && rc == WARP_OK; i++) {
         uint64_t r = 0;
-        rc = checkpoint_shard(db, i, &r);
+        rc = checkpoint_shard(db, i, bg, &r);
         records += r;
         if (bg)
             bg_tick(db);
