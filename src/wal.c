@@ -587,7 +587,7 @@ static int segment_switch(wal *w, uint64_t need)
     pthread_mutex_lock(&w->sync_lock);
     if (old_fd >= 0 && dirty && w->sync_mode == WAL_SYNC_NOW &&
         io->fdatasync(old_fd) < 0) {
-        rc = io_error(errno);
+        rc = w->sync_err = io_error(errno);
         goto out;
     }
     if (old_fd >= 0 && dirty && w->sync_mode == WAL_SYNC_LATER &&
@@ -790,7 +790,7 @@ bool wal_pending(wal *w)
     if (wal_dirty(w))
         return true;
     pthread_mutex_lock(&w->sync_lock);
-    more = w->nold > 0 || w->dir_dirty || w->left_dirty;
+    more = w->nold > 0 || w->dir_dirty || w->left_dirty || w->sync_err;
     pthread_mutex_unlock(&w->sync_lock);
     return more;
 }
@@ -812,19 +812,19 @@ static int sync_range(wal *w)
     int rc = settle_old(w);
 
     if (rc)
-        return rc;
+        return w->sync_err = rc;
     uint64_t full = target & ~(page - 1);
     if (w->fd >= 0 && full > from)
         (void)madvise(w->map + from, full - from, MADV_DONTNEED);
     if (w->fd >= 0 && target > from &&
         io->msync(w->map + from, target - from) < 0)
-        return io_error(errno);
+        return w->sync_err = io_error(errno);
     if (w->dir_dirty && io_sync_dir(w->dir) < 0)
-        return io_error(errno);
+        return w->sync_err = io_error(errno);
     w->dir_dirty = false;
     if (w->fd >= 0)
         atomic_store_explicit(&w->synced_off, target, memory_order_release);
-    return WARP_OK;
+    return w->sync_err; /* everysec: what failed once stays failed */
 }
 
 int wal_sync_many(wal **ws, size_t n)
@@ -866,9 +866,14 @@ int wal_sync_many(wal **ws, size_t n)
     }
     if (rc < 0)
         rc = io_error(errno);
+    int result = rc;
     for (size_t i = 0; i < n; i++) {
         wal *w = ws[i];
-        if (rc == 0) {
+        if (rc)
+            w->sync_err = rc;
+        if (w->sync_err) { /* this sync may not have covered it */
+            result = result ? result : w->sync_err;
+        } else {
             if (w->fd >= 0)
                 atomic_store_explicit(&w->synced_off, target[i],
                                       memory_order_release);
@@ -877,7 +882,7 @@ int wal_sync_many(wal **ws, size_t n)
         }
         pthread_mutex_unlock(&w->sync_lock);
     }
-    return rc;
+    return result;
 }
 
 void wal_rewind(wal *w)
@@ -894,6 +899,9 @@ void wal_rewind(wal *w)
         w->next_seq = w->seg_seq + n;
         atomic_store_explicit(&w->pub_off, w->off, memory_order_release);
     }
+    /* the bytes a failed sync may have lost are gone now, and the zeros
+     * written over them are dirty again: the next sync writes them */
+    w->sync_err = 0;
     pthread_mutex_unlock(&w->sync_lock);
 }
 

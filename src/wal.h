@@ -66,6 +66,7 @@ typedef struct wal {
     bool dir_dirty;  /* a segment was created since the last sync */
     bool left_dirty; /* WAL_SYNC_NONE: a segment closed since the last sync
                       * may hold records not yet on disk */
+    int sync_err;    /* a failed sync not made good yet (wal_sync_many()) */
     int spare_fd;    /* the next segment, readied by wal_prepare(), or -1 */
     unsigned char *spare_map;
     uint64_t spare_len, spare_seg;
