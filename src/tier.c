@@ -94,6 +94,9 @@ struct tier {
     uint64_t max, low; /* the budget and the demoter's watermark */
     deep *deep;        /* NULL without a data directory */
     _Atomic(cz_dict *) dict;
+    /* recovery is over (tier_start()): no replay clears a slot, freeing
+     * its items at once (migrate.c), so the dictionary may sample slots */
+    _Atomic bool recovered;
     pthread_mutex_t dict_lock;
     _Atomic uint64_t dict_next_ms; /* no sampling before then */
     uint64_t open_ms;
@@ -347,14 +350,18 @@ static void sample_item(void *arg, const item *it)
 
 /* The store's dictionary, built from values sampled across the slots the
  * first time one is wanted (and retried now and then while the store
- * holds too little to sample). */
+ * holds too little to sample). None during recovery: the sampling walks
+ * slots with no shard lock, and a replay may free a slot's items at once
+ * meanwhile (a replayed slot move, migrate.c), so what recovery
+ * compresses goes without one. */
 static const cz_dict *dict_get(tier *t)
 {
     const cz_dict *d = dict_of(t);
     warp_db *db = t->db;
     sample_ctx s = {.db = db, .cap = CZ_DICT_MAX};
 
-    if (d || clock_mono_ms() < atomic_load(&t->dict_next_ms))
+    if (d || !atomic_load(&t->recovered) ||
+        clock_mono_ms() < atomic_load(&t->dict_next_ms))
         return d;
     pthread_mutex_lock(&t->dict_lock);
     if ((d = dict_of(t)) || clock_mono_ms() < atomic_load(&t->dict_next_ms))
@@ -1319,6 +1326,7 @@ int tier_start(warp_db *db)
 {
     tier *t = db->tier;
 
+    atomic_store(&t->recovered, true);
     if (pthread_create(&t->thread, NULL, hawking_main, t))
         return WARP_ENOMEM;
     pthread_setname_np(t->thread, "warp-hawking");
