@@ -344,7 +344,7 @@ static void mget_chunk(wd_client *c, warp_get_item *items, int first, size_t n,
                                    .buf = rb->p + i * MGET_SLOT,
                                    .cap = MGET_SLOT};
     warp_get_batch(server.db, items, n);
-    for (size_t i = 0; i < n; i++) {
+    for (size_t i = 0; i < n && !c->closing; i++) { /* closing: no reply */
         wd_value v;
         void *big = NULL;
         size_t blen;
