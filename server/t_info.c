@@ -12,30 +12,10 @@
 #include "net.h"
 #include "resp.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
-
-static void out(wd_buf *b, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
-
-static void out(wd_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-
-    va_start(ap, fmt);
-    n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || !buf_reserve(b, (size_t)n + 1))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->p + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
 
 static void human(uint64_t bytes, char *buf, size_t cap)
 {
@@ -70,27 +50,28 @@ static void sec_server(wd_buf *b)
 {
     uint64_t up = (wd_now_ms() - server.start_ms) / 1000;
 
-    out(b,
-        "# Server\r\nredis_version:%s\r\nwarpd_version:%s\r\n"
-        "libwarp_version:%d.%d.%d\r\nredis_mode:standalone\r\n"
-        "os:Linux\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\n"
-        "process_id:%d\r\ntcp_port:%d\r\nuptime_in_seconds:%llu\r\n"
-        "uptime_in_days:%llu\r\nhz:%llu\r\nio_threads_active:%d\r\n"
-        "executable:warpd\r\nconfig_file:%s\r\n\r\n",
-        WARPD_REDIS_VER, WARPD_VERSION, WARP_VERSION_MAJOR, WARP_VERSION_MINOR,
-        WARP_VERSION_PATCH, (int)(8 * sizeof(void *)), (int)getpid(),
-        server.port, (unsigned long long)up, (unsigned long long)(up / 86400),
-        (unsigned long long)atomic_load(&server.cfg.hz), server.nloops,
-        config_file());
+    buf_printf(b,
+               "# Server\r\nredis_version:%s\r\nwarpd_version:%s\r\n"
+               "libwarp_version:%d.%d.%d\r\nredis_mode:standalone\r\n"
+               "os:Linux\r\narch_bits:%d\r\nmultiplexing_api:epoll\r\n"
+               "process_id:%d\r\ntcp_port:%d\r\nuptime_in_seconds:%llu\r\n"
+               "uptime_in_days:%llu\r\nhz:%llu\r\nio_threads_active:%d\r\n"
+               "executable:warpd\r\nconfig_file:%s\r\n\r\n",
+               WARPD_REDIS_VER, WARPD_VERSION, WARP_VERSION_MAJOR,
+               WARP_VERSION_MINOR, WARP_VERSION_PATCH,
+               (int)(8 * sizeof(void *)), (int)getpid(), server.port,
+               (unsigned long long)up, (unsigned long long)(up / 86400),
+               (unsigned long long)atomic_load(&server.cfg.hz), server.nloops,
+               config_file());
 }
 
 static void sec_clients(wd_buf *b)
 {
-    out(b,
-        "# Clients\r\nconnected_clients:%llu\r\nmaxclients:%llu\r\n"
-        "blocked_clients:0\r\n\r\n",
-        (unsigned long long)atomic_load(&server.nclients),
-        (unsigned long long)atomic_load(&server.cfg.maxclients));
+    buf_printf(b,
+               "# Clients\r\nconnected_clients:%llu\r\nmaxclients:%llu\r\n"
+               "blocked_clients:0\r\n\r\n",
+               (unsigned long long)atomic_load(&server.nclients),
+               (unsigned long long)atomic_load(&server.cfg.maxclients));
 }
 
 static void sec_memory(wd_buf *b)
@@ -106,17 +87,18 @@ static void sec_memory(wd_buf *b)
     human(st.memory_bytes, h1, sizeof h1);
     human(max, h2, sizeof h2);
     human(rss, h3, sizeof h3);
-    out(b,
-        "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\n"
-        "used_memory_rss:%llu\r\nused_memory_rss_human:%s\r\n"
-        "maxmemory:%llu\r\nmaxmemory_human:%s\r\n"
-        "maxmemory_policy:%s\r\nkey_bytes:%llu\r\n"
-        "value_bytes:%llu\r\noverhead_bytes:%llu\r\n\r\n",
-        (unsigned long long)st.memory_bytes, h1, (unsigned long long)rss, h3,
-        (unsigned long long)max, h2,
-        server.cfg.engine_maxmemory ? "engine-budget" : "noeviction",
-        (unsigned long long)st.key_bytes, (unsigned long long)st.value_bytes,
-        (unsigned long long)st.overhead_bytes);
+    buf_printf(b,
+               "# Memory\r\nused_memory:%llu\r\nused_memory_human:%s\r\n"
+               "used_memory_rss:%llu\r\nused_memory_rss_human:%s\r\n"
+               "maxmemory:%llu\r\nmaxmemory_human:%s\r\n"
+               "maxmemory_policy:%s\r\nkey_bytes:%llu\r\n"
+               "value_bytes:%llu\r\noverhead_bytes:%llu\r\n\r\n",
+               (unsigned long long)st.memory_bytes, h1, (unsigned long long)rss,
+               h3, (unsigned long long)max, h2,
+               server.cfg.engine_maxmemory ? "engine-budget" : "noeviction",
+               (unsigned long long)st.key_bytes,
+               (unsigned long long)st.value_bytes,
+               (unsigned long long)st.overhead_bytes);
 }
 
 static void sec_persistence(wd_buf *b)
@@ -126,18 +108,18 @@ static void sec_persistence(wd_buf *b)
 
     warp_durability_get(server.db, &d);
     warp_options_get(&server.cfg.opts, "fsync", fs, sizeof fs);
-    out(b,
-        "# Persistence\r\nloading:0\r\nrdb_bgsave_in_progress:%d\r\n"
-        "rdb_last_save_time:%llu\r\naof_enabled:%d\r\nwal_fsync:%s\r\n"
-        "wal_bytes:%llu\r\nwal_syncs:%llu\r\ncheckpoints:%llu\r\n"
-        "last_checkpoint_ms:%llu\r\nsync_errors:%llu\r\n\r\n",
-        atomic_load(&server.bgsave_running) ? 1 : 0,
-        (unsigned long long)atomic_load(&server.lastsave_s),
-        strcmp(server.cfg.dir, WARPD_MEMORY_DIR) != 0, fs,
-        (unsigned long long)d.wal_bytes, (unsigned long long)d.syncs,
-        (unsigned long long)d.checkpoints,
-        (unsigned long long)d.last_checkpoint_ms,
-        (unsigned long long)d.sync_errors);
+    buf_printf(b,
+               "# Persistence\r\nloading:0\r\nrdb_bgsave_in_progress:%d\r\n"
+               "rdb_last_save_time:%llu\r\naof_enabled:%d\r\nwal_fsync:%s\r\n"
+               "wal_bytes:%llu\r\nwal_syncs:%llu\r\ncheckpoints:%llu\r\n"
+               "last_checkpoint_ms:%llu\r\nsync_errors:%llu\r\n\r\n",
+               atomic_load(&server.bgsave_running) ? 1 : 0,
+               (unsigned long long)atomic_load(&server.lastsave_s),
+               strcmp(server.cfg.dir, WARPD_MEMORY_DIR) != 0, fs,
+               (unsigned long long)d.wal_bytes, (unsigned long long)d.syncs,
+               (unsigned long long)d.checkpoints,
+               (unsigned long long)d.last_checkpoint_ms,
+               (unsigned long long)d.sync_errors);
 }
 
 static void sec_stats(wd_buf *b)
@@ -145,29 +127,29 @@ static void sec_stats(wd_buf *b)
     wd_stats s;
 
     net_stats_sum(&s);
-    out(b,
-        "# Stats\r\ntotal_connections_received:%llu\r\n"
-        "total_commands_processed:%llu\r\ntotal_net_input_bytes:%llu\r\n"
-        "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
-        "expired_keys:%llu\r\nkeyspace_hits:%llu\r\n"
-        "keyspace_misses:%llu\r\n\r\n",
-        (unsigned long long)s.connections, (unsigned long long)s.commands,
-        (unsigned long long)s.net_in, (unsigned long long)s.net_out,
-        (unsigned long long)s.rejected,
-        (unsigned long long)(s.expired +
-                             atomic_load(&server.stat_expired_active)),
-        (unsigned long long)s.hits, (unsigned long long)s.misses);
+    buf_printf(b,
+               "# Stats\r\ntotal_connections_received:%llu\r\n"
+               "total_commands_processed:%llu\r\ntotal_net_input_bytes:%llu\r\n"
+               "total_net_output_bytes:%llu\r\nrejected_connections:%llu\r\n"
+               "expired_keys:%llu\r\nkeyspace_hits:%llu\r\n"
+               "keyspace_misses:%llu\r\n\r\n",
+               (unsigned long long)s.connections,
+               (unsigned long long)s.commands, (unsigned long long)s.net_in,
+               (unsigned long long)s.net_out, (unsigned long long)s.rejected,
+               (unsigned long long)(s.expired +
+                                    atomic_load(&server.stat_expired_active)),
+               (unsigned long long)s.hits, (unsigned long long)s.misses);
 }
 
 static void sec_keyspace(wd_buf *b)
 {
     uint64_t keys = keyspace_user_keys();
 
-    out(b, "# Keyspace\r\n");
+    buf_printf(b, "# Keyspace\r\n");
     if (keys > 0)
-        out(b, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n",
-            (unsigned long long)keys, (unsigned long long)ttl_count());
-    out(b, "\r\n");
+        buf_printf(b, "db0:keys=%llu,expires=%llu,avg_ttl=0\r\n",
+                   (unsigned long long)keys, (unsigned long long)ttl_count());
+    buf_printf(b, "\r\n");
 }
 
 static void sec_physics(wd_buf *b)
@@ -175,28 +157,28 @@ static void sec_physics(wd_buf *b)
     warp_cosmic_metrics m = {0};
 
     warp_cosmic_metrics_get(server.db, &m);
-    out(b,
-        "# Physics\r\nphysics_mode:%s\r\nsample_rate:%.6f\r\n"
-        "observed_gets:%llu\r\nobserved_puts:%llu\r\n"
-        "observed_deletes:%llu\r\nobserved_batch_gets:%llu\r\n"
-        "facts:%llu\r\nfacts_dropped:%llu\r\nrings:%llu\r\n"
-        "rounds:%llu\r\n"
-        "physics_cpu:%.6f\r\nphysics_cpu_total_s:%.3f\r\n"
-        "tracked_keys:%llu\r\nstage_live:%llu\r\nstage_recent:%llu\r\n"
-        "stage_historical:%llu\r\nstage_deep_time:%llu\r\n"
-        "keys_unobserved:%llu\r\n\r\n",
-        warp_physics_mode_name(m.mode), m.sample_rate,
-        (unsigned long long)m.gets, (unsigned long long)m.puts,
-        (unsigned long long)m.deletes, (unsigned long long)m.batch_gets,
-        (unsigned long long)m.facts, (unsigned long long)m.facts_dropped,
-        (unsigned long long)m.rings, (unsigned long long)m.rounds,
-        m.physics_cpu, m.physics_cpu_total_s,
-        (unsigned long long)m.tracked_keys,
-        (unsigned long long)m.stage_keys[WARP_STAGE_LIVE],
-        (unsigned long long)m.stage_keys[WARP_STAGE_RECENT],
-        (unsigned long long)m.stage_keys[WARP_STAGE_HISTORICAL],
-        (unsigned long long)m.stage_keys[WARP_STAGE_DEEP_TIME],
-        (unsigned long long)m.keys_unobserved);
+    buf_printf(b,
+               "# Physics\r\nphysics_mode:%s\r\nsample_rate:%.6f\r\n"
+               "observed_gets:%llu\r\nobserved_puts:%llu\r\n"
+               "observed_deletes:%llu\r\nobserved_batch_gets:%llu\r\n"
+               "facts:%llu\r\nfacts_dropped:%llu\r\nrings:%llu\r\n"
+               "rounds:%llu\r\n"
+               "physics_cpu:%.6f\r\nphysics_cpu_total_s:%.3f\r\n"
+               "tracked_keys:%llu\r\nstage_live:%llu\r\nstage_recent:%llu\r\n"
+               "stage_historical:%llu\r\nstage_deep_time:%llu\r\n"
+               "keys_unobserved:%llu\r\n\r\n",
+               warp_physics_mode_name(m.mode), m.sample_rate,
+               (unsigned long long)m.gets, (unsigned long long)m.puts,
+               (unsigned long long)m.deletes, (unsigned long long)m.batch_gets,
+               (unsigned long long)m.facts, (unsigned long long)m.facts_dropped,
+               (unsigned long long)m.rings, (unsigned long long)m.rounds,
+               m.physics_cpu, m.physics_cpu_total_s,
+               (unsigned long long)m.tracked_keys,
+               (unsigned long long)m.stage_keys[WARP_STAGE_LIVE],
+               (unsigned long long)m.stage_keys[WARP_STAGE_RECENT],
+               (unsigned long long)m.stage_keys[WARP_STAGE_HISTORICAL],
+               (unsigned long long)m.stage_keys[WARP_STAGE_DEEP_TIME],
+               (unsigned long long)m.keys_unobserved);
 }
 
 static void sec_entropy(wd_buf *b)
@@ -204,7 +186,8 @@ static void sec_entropy(wd_buf *b)
     warp_entropy_metrics e = {0};
 
     warp_entropy_metrics_get(server.db, &e);
-    out(b,
+    buf_printf(
+        b,
         "# Entropy\r\nentropy_items:%.6f\r\nentropy_bytes:%.6f\r\n"
         "entropy_ops:%.6f\r\nentropy_items_norm:%.6f\r\n"
         "entropy_bytes_norm:%.6f\r\nentropy_ops_norm:%.6f\r\n"
@@ -224,7 +207,8 @@ static void sec_entanglement(wd_buf *b)
 
     warp_entanglement_metrics_get(server.db, &m);
     net_stats_sum(&s);
-    out(b,
+    buf_printf(
+        b,
         "# Entanglement\r\nentangled_edges:%llu\r\nunentangled_edges:%llu\r\n"
         "edge_records_written:%llu\r\nlearning:%s\r\n"
         "learned_pairs_seen:%llu\r\nlearned_pairs_dropped:%llu\r\n"
@@ -254,7 +238,8 @@ static void sec_tiers(wd_buf *b)
     warp_tier_metrics m = {0};
 
     warp_tier_metrics_get(server.db, &m);
-    out(b,
+    buf_printf(
+        b,
         "# Tiers\r\ntier_maxmemory:%llu\r\ntier_used_bytes:%llu\r\n"
         "tier_eviction:%s\r\nevictions:%llu\r\nbudget_failures:%llu\r\n"
         "budget_exhausted:%d\r\npromotions_skipped:%llu\r\n"
@@ -267,7 +252,8 @@ static void sec_tiers(wd_buf *b)
     for (int t = 0; t < WARP_TIERS; t++) {
         const warp_tier_stats *s = &m.tiers[t];
         const char *n = warp_tier_name((warp_tier)t);
-        out(b,
+        buf_printf(
+            b,
             "%s_items:%llu\r\n%s_bytes:%llu\r\n%s_value_bytes:%llu\r\n"
             "%s_stored_bytes:%llu\r\n%s_hits:%llu\r\n%s_promotions:%llu\r\n"
             "%s_demotions:%llu\r\n%s_compression_ratio:%.4f\r\n",
@@ -277,7 +263,8 @@ static void sec_tiers(wd_buf *b)
             n, (unsigned long long)s->promotions, n,
             (unsigned long long)s->demotions, n, s->compression_ratio);
     }
-    out(b,
+    buf_printf(
+        b,
         "deep_files:%llu\r\ndeep_file_bytes:%llu\r\ndeep_live_bytes:%llu\r\n"
         "deep_reclaimed_files:%llu\r\ndeep_reclaimed_bytes:%llu\r\n"
         "deep_read_errors:%llu\r\ndeep_write_errors:%llu\r\n\r\n",
