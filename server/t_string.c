@@ -327,10 +327,11 @@ void getex_cmd(wd_client *c)
         add_engine_error(c, rc);
 }
 
-#define MGET_SLOT 512 /* bytes per key in the first, batched pass */
-#define MGET_CHUNK                                                             \
-    1024 /* keys per batch: the scratch buffer stays at                        \
-          * 512 KiB, whatever the key count */
+/* MGET looks keys up MGET_CHUNK at a time, each into a MGET_SLOT-byte
+ * slot of the loop's scratch buffer (a value too big for its slot is
+ * fetched alone): the buffer stays at 512 KiB, whatever the key count. */
+#define MGET_SLOT  512
+#define MGET_CHUNK 1024
 
 /* Reply to MGET's keys first .. first+n-1 (n <= MGET_CHUNK). */
 static void mget_chunk(wd_client *c, warp_get_item *items, int first, size_t n,
