@@ -214,18 +214,53 @@ static void map_delete(wormholes *w, size_t i)
 /* Neighbour lists                                                           */
 /* ------------------------------------------------------------------------ */
 
-/* Give list l a capacity of `cap` >= l->len (0 frees it). Returns 0 or
- * -ENOMEM with the list unchanged. */
+/* The lists (neighbours, due keys) are arrays that double when full and
+ * are given back when pruning has mostly emptied them. */
+
+/* Move list *v (len entries of `elem` bytes, room for cap) to room for
+ * ncap >= len (0 frees it). Returns 0, or -ENOMEM with the list as it
+ * was. */
+static int list_resize(wormholes *w, void **v, uint32_t len, uint32_t cap,
+                       uint32_t ncap, size_t elem)
+{
+    void *nv = NULL;
+
+    assert(ncap >= len);
+    if (ncap && !(nv = mem_alloc(w->m, ncap * elem)))
+        return -ENOMEM;
+    if (nv && len)
+        memcpy(nv, *v, len * elem);
+    mem_free(w->m, *v, cap * elem);
+    *v = nv;
+    return 0;
+}
+
+/* The room a list should have to take one more entry. */
+static uint32_t grown(uint32_t len, uint32_t cap, uint32_t first)
+{
+    return len < cap ? cap : cap ? cap * 2 : first;
+}
+
+/* The room a list should keep: none when empty, twice its entries when
+ * under a quarter full (and not under `least`), else what it has. */
+static uint32_t shrunk(uint32_t len, uint32_t cap, uint32_t least)
+{
+    if (len == 0)
+        return 0;
+    if (cap > least && len * 4 < cap)
+        return len * 2 > least ? len * 2 : least;
+    return cap;
+}
+
+/* Give l room for `cap` entries; -ENOMEM leaves it as it was. */
 static int nbrs_resize(wormholes *w, nbrs *l, uint32_t cap)
 {
-    uint16_t *v = NULL;
+    void *v = l->v;
 
-    assert(cap >= l->len);
-    if (cap && !(v = mem_alloc(w->m, cap * sizeof(*v))))
+    if (cap == l->cap)
+        return 0;
+    if (list_resize(w, &v, l->len, l->cap, cap, sizeof(*l->v)))
         return -ENOMEM;
-    if (v && l->len)
-        memcpy(v, l->v, l->len * sizeof(*v));
-    mem_free(w->m, l->v, l->cap * sizeof(*v));
     l->v = v;
     l->cap = cap;
     return 0;
@@ -233,9 +268,7 @@ static int nbrs_resize(wormholes *w, nbrs *l, uint32_t cap)
 
 static int nbrs_reserve(wormholes *w, nbrs *l)
 {
-    if (l->len < l->cap)
-        return 0;
-    return nbrs_resize(w, l, l->cap ? l->cap * 2 : 4);
+    return nbrs_resize(w, l, grown(l->len, l->cap, 4));
 }
 
 /* ------------------------------------------------------------------------ */
@@ -296,21 +329,23 @@ void wormholes_free(wormholes *w)
     }
 }
 
-static int due_reserve(wormholes *w, due_list *l)
+/* Give l room for `cap` entries; -ENOMEM leaves it as it was. */
+static int due_resize(wormholes *w, due_list *l, uint32_t cap)
 {
-    uint32_t cap = l->cap ? l->cap * 2 : 64;
-    uint32_t *v;
+    void *v = l->v;
 
-    if (l->len < l->cap)
+    if (cap == l->cap)
         return 0;
-    if (!(v = mem_alloc(w->m, cap * sizeof(*v))))
+    if (list_resize(w, &v, l->len, l->cap, cap, sizeof(*l->v)))
         return -ENOMEM;
-    if (l->len)
-        memcpy(v, l->v, l->len * sizeof(*v));
-    mem_free(w->m, l->v, l->cap * sizeof(*v));
     l->v = v;
     l->cap = cap;
     return 0;
+}
+
+static int due_reserve(wormholes *w, due_list *l)
+{
+    return due_resize(w, l, grown(l->len, l->cap, 64));
 }
 
 /* A new edge a-b at WORMHOLE_NEW. Everything is reserved before anything
@@ -419,32 +454,7 @@ static void nbrs_remove(wormholes *w, uint32_t a, uint32_t b)
         k++;
     assert(k < l->len);
     l->v[k] = l->v[--l->len];
-    if (l->len == 0)
-        nbrs_resize(w, l, 0);
-    else if (l->cap > 8 && l->len * 4 < l->cap)
-        nbrs_resize(w, l, l->len * 2);
-}
-
-/* Give back a due list that its round has emptied, or mostly. */
-static void due_shrink(wormholes *w, due_list *l)
-{
-    uint32_t cap = 64, *v = NULL;
-
-    if (l->len == 0) {
-        mem_free(w->m, l->v, l->cap * sizeof(*v));
-        *l = (due_list){0};
-        return;
-    }
-    if (l->cap <= 64 || l->len * 4 >= l->cap)
-        return;
-    while (cap < l->len * 2)
-        cap *= 2;
-    if (!(v = mem_alloc(w->m, cap * sizeof(*v))))
-        return; /* the larger list stays: fine */
-    memcpy(v, l->v, l->len * sizeof(*v));
-    mem_free(w->m, l->v, l->cap * sizeof(*v));
-    l->v = v;
-    l->cap = cap;
+    (void)nbrs_resize(w, l, shrunk(l->len, l->cap, 8));
 }
 
 /* Divide every stored strength by the scale, and set it back to 1. */
@@ -496,7 +506,7 @@ void wormholes_decay(wormholes *w)
             l->v[keep++] = key;
     }
     l->len = keep;
-    due_shrink(w, l);
+    (void)due_resize(w, l, shrunk(keep, l->cap, 64)); /* or it stays */
     if (w->count == 0) {
         w->total = 0;
         w->max = 0;
