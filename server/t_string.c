@@ -334,8 +334,8 @@ void getex_cmd(wd_client *c)
 #define MGET_CHUNK 1024
 
 /* Reply to MGET's keys first .. first+n-1 (n <= MGET_CHUNK). */
-static void mget_chunk(wd_client *c, warp_get_item *items, int first, size_t n,
-                       uint64_t now)
+static void mget_chunk(wd_client *c, warp_get_item *items, size_t first,
+                       size_t n, uint64_t now)
 {
     wd_buf *rb = &c->loop->scratch;
 
@@ -385,7 +385,7 @@ void mget_cmd(wd_client *c)
     add_array(c, (int64_t)n);
     for (size_t done = 0; done < n && !c->closing; done += chunk) {
         size_t m = n - done < chunk ? n - done : chunk;
-        mget_chunk(c, items, 1 + (int)done, m, now);
+        mget_chunk(c, items, 1 + done, m, now);
     }
     free(items);
 }

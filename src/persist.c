@@ -932,7 +932,7 @@ static void bg_tick(warp_db *db)
 }
 
 /* A checkpoint; `bg`: on the background thread, which keeps up its
- * routine work between shards. */
+ * routine work as it goes (checkpoint_shard()). */
 static int checkpoint_all(warp_db *db, bool bg)
 {
     persist *p = db->p;
@@ -948,10 +948,8 @@ static int checkpoint_all(warp_db *db, bool bg)
         p->image_unsynced = false;
     for (uint32_t i = 0; i < db->nshards && rc == WARP_OK; i++) {
         uint64_t r = 0;
-        rc = checkpoint_shard(db, i, bg, &r);
+        rc = checkpoint_shard(db, i, bg, &r); /* it ticks as it goes */
         records += r;
-        if (bg)
-            bg_tick(db);
     }
     if (rc == WARP_OK) {
         atomic_fetch_add(&p->checkpoints, 1);
