@@ -217,21 +217,24 @@ static void map_delete(wormholes *w, size_t i)
 /* The lists (neighbours, due keys) are arrays that double when full and
  * are given back when pruning has mostly emptied them. */
 
-/* Move list *v (len entries of `elem` bytes, room for cap) to room for
+/* Move list *v (len entries of `elem` bytes, room for *cap) to room for
  * ncap >= len (0 frees it). Returns 0, or -ENOMEM with the list as it
  * was. */
-static int list_resize(wormholes *w, void **v, uint32_t len, uint32_t cap,
+static int list_resize(wormholes *w, void **v, uint32_t len, uint32_t *cap,
                        uint32_t ncap, size_t elem)
 {
     void *nv = NULL;
 
     assert(ncap >= len);
+    if (ncap == *cap)
+        return 0;
     if (ncap && !(nv = mem_alloc(w->m, ncap * elem)))
         return -ENOMEM;
     if (nv && len)
         memcpy(nv, *v, len * elem);
-    mem_free(w->m, *v, cap * elem);
+    mem_free(w->m, *v, *cap * elem);
     *v = nv;
+    *cap = ncap;
     return 0;
 }
 
@@ -256,14 +259,10 @@ static uint32_t shrunk(uint32_t len, uint32_t cap, uint32_t least)
 static int nbrs_resize(wormholes *w, nbrs *l, uint32_t cap)
 {
     void *v = l->v;
+    int rc = list_resize(w, &v, l->len, &l->cap, cap, sizeof(*l->v));
 
-    if (cap == l->cap)
-        return 0;
-    if (list_resize(w, &v, l->len, l->cap, cap, sizeof(*l->v)))
-        return -ENOMEM;
     l->v = v;
-    l->cap = cap;
-    return 0;
+    return rc;
 }
 
 static int nbrs_reserve(wormholes *w, nbrs *l)
@@ -333,14 +332,10 @@ void wormholes_free(wormholes *w)
 static int due_resize(wormholes *w, due_list *l, uint32_t cap)
 {
     void *v = l->v;
+    int rc = list_resize(w, &v, l->len, &l->cap, cap, sizeof(*l->v));
 
-    if (cap == l->cap)
-        return 0;
-    if (list_resize(w, &v, l->len, l->cap, cap, sizeof(*l->v)))
-        return -ENOMEM;
     l->v = v;
-    l->cap = cap;
-    return 0;
+    return rc;
 }
 
 static int due_reserve(wormholes *w, due_list *l)
