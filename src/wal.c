@@ -51,7 +51,7 @@
  *   stored last, after the checksum.
  *   Page faults stay off the write path, which holds the shard lock: the
  *   segment preparer (persist.c) readies the next segment with its pages
- *   faulted in (wal_prepare()), and each append that enters a new
+ *   written as zeros and faulted in (wal_prepare()), and each append that enters a new
  *   WAL_AHEAD-byte chunk has its writer fault in the chunk after it with
  *   one madvise(), once it has released the lock (wal_fault_ahead()). The
  *   second is needed because the kernel's flusher writes back pages
@@ -379,7 +379,28 @@ static void free_path(char *buf, size_t cap, const wal *w, uint64_t seg)
     other_path(buf, cap, w->dir, w->shard, seg, ".free");
 }
 
-/* Create, size and map a segment file at `path`. */
+/* Put zeros in the page cache for the first `size` bytes of new segment
+ * `fd`, with large writes. A fresh file's pages come far cheaper this way
+ * than from faulting them in one by one: each fault of an unwritten page
+ * reads it (zeros) and reserves its block separately. Measured here, for
+ * 8 MiB segments: 6.1 ms of CPU for the faults alone, 1.4 ms for these
+ * writes and the (then cheap) faults; in the complex benchmark at 2
+ * threads, 16.4 ms against 9.4 ms of the preparer's CPU per segment. A
+ * failed write is harmless: the faults then do the rest. */
+static void zero_fill(int fd, uint64_t size)
+{
+    static unsigned char zeros[256u << 10]; /* in .bss; never written */
+
+    for (uint64_t off = 0; off < size; off += sizeof(zeros)) {
+        size_t n = size - off < sizeof(zeros) ? size - off : sizeof(zeros);
+        if (io_write_all(fd, zeros, n, (off_t)off) < 0)
+            return;
+    }
+}
+
+/* Create, size and map a segment file at `path`; with `populate`, its
+ * pages are also readied in the page cache and faulted in, so that no
+ * write to it faults. */
 static int segment_file(const char *path, uint64_t size, bool populate,
                         int *fdp, unsigned char **mp)
 {
@@ -394,10 +415,12 @@ static int segment_file(const char *path, uint64_t size, bool populate,
         io->unlink(path);
         return rc;
     }
+    if (populate) {
+        zero_fill(fd, size);
 #ifdef MADV_POPULATE_WRITE
-    if (populate) /* fault the pages in now, not on the write path */
         (void)madvise(m, size, MADV_POPULATE_WRITE);
 #endif
+    }
     *fdp = fd;
     *mp = m;
     return WARP_OK;
