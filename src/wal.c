@@ -51,9 +51,10 @@
  *   stored last, after the checksum.
  *   Page faults stay off the write path, which holds the shard lock: the
  *   segment preparer (persist.c) readies the next segment with its pages
- *   written as zeros and faulted in (wal_prepare()), and each append that enters a new
- *   WAL_AHEAD-byte chunk has its writer fault in the chunk after it with
- *   one madvise(), once it has released the lock (wal_fault_ahead()). The
+ *   written as zeros and faulted in (wal_prepare()), and each append
+ *   that enters a new WAL_AHEAD-byte chunk has its writer fault in the
+ *   chunk after it with one madvise(), once it has released the lock
+ *   (wal_fault_ahead()). The
  *   second is needed because the kernel's flusher writes back pages
  *   faulted in ahead of use and write-protects them, and each write to
  *   such a page faults again: about 28% of the pages in the complex
