@@ -47,6 +47,7 @@ struct epoch_thread {
 static _Atomic uint64_t global_epoch = 1;
 static _Atomic(epoch_thread *) records;
 static pthread_key_t record_key;
+static bool key_ok; /* record_key was created */
 static pthread_once_t key_once = PTHREAD_ONCE_INIT;
 static _Thread_local epoch_thread *self
     __attribute__((tls_model("initial-exec")));
@@ -64,9 +65,16 @@ static void record_release(void *arg)
     self = NULL;
 }
 
+/* Should the process have used up its pthread keys, this fails and no
+ * record is released at thread exit: each later thread then takes a new
+ * record, 64 bytes that stay in the list (active 0, so they never hold
+ * an epoch back). A leak of a record per thread is the better failure:
+ * refusing every read section would make the store unusable. Without a
+ * key, record_key holds no key of ours (perhaps another library's), so
+ * nothing may be stored under it. */
 static void key_create(void)
 {
-    (void)pthread_key_create(&record_key, record_release);
+    key_ok = pthread_key_create(&record_key, record_release) == 0;
 }
 
 /* Adopt a free record or push a new one. NULL on allocation failure. */
@@ -90,7 +98,8 @@ static epoch_thread *record_acquire(void)
         ;
 adopted:
     t->depth = 0;
-    (void)pthread_setspecific(record_key, t);
+    if (key_ok)
+        (void)pthread_setspecific(record_key, t);
     return t;
 }
 
