@@ -8,13 +8,16 @@
  *
  * SEGMENT HEADER (64 bytes, little-endian)
  *   0   8  magic "WARPWAL1"
- *   8   4  format version (2; version 1, written before slot moves
- *            existed, is read the same way and holds no SLOT_IMAGE)
+ *   8   4  format version (3; versions 1 and 2 are read too: 1, written
+ *            before slot moves existed, holds no SLOT_IMAGE; neither has
+ *            the flags, so bytes 40-43 of theirs are zero)
  *   12  4  shard
  *   16  8  segment number
  *   24  8  sequence number of the segment's first record
  *   32  8  creation time, ms since the epoch
- *   40  20 reserved, zero
+ *   40  4  flags: bit 0 PRIOR_DURABLE, every earlier segment of the log
+ *            was on disk when it was set (DURABILITY ORDER, below)
+ *   44  16 reserved, zero
  *   60  4  checksum: CRC-32C of bytes 0-59
  *
  * RECORD (at an 8-byte aligned offset; zero padding after it)
@@ -74,6 +77,23 @@
  *   numbers). A process crash loses nothing: the page cache holds the
  *   zeros. Kept files are deleted at close and at open.
  *
+ * DURABILITY ORDER
+ *   The kernel writes a log's pages back in any order, so a power loss can
+ *   leave segment N short (a torn tail, zeros, or a reused file's old
+ *   bytes or header) while N+1 holds records that reached the disk
+ *   without a sync. To tell that from damage, a header's PRIOR_DURABLE
+ *   flag says that every earlier segment was on disk. It is set only once
+ *   that is true (fsync=always: at creation, the old segment synced by
+ *   the switch; everysec: by the first sync after the segments left
+ *   behind are synced; never: after a sync of the whole file system, with
+ *   an fdatasync of its own; after recovery, which syncs the segments it
+ *   replayed: by the first sync), and it is synced before any sync of the
+ *   segment's records returns. So when no later segment is marked, no
+ *   sync of a later segment's records ever returned: the log may end at
+ *   N's damage with nothing lost that a sync acknowledged. Segments of
+ *   versions 1 and 2 have no flags; for them, as before, a later segment
+ *   with a valid first record stands for the mark.
+ *
  * RECOVERY
  *   A last segment that was never written is deleted first: empty or all
  *   zeros (a crash between creating it and writing its header), or a
@@ -85,13 +105,18 @@
  *   range, checksum right, sequence number the one expected. At the first
  *   record that is not:
  *   - if only zeros follow, the log ends there (clean);
- *   - if no valid record follows in this segment, and no later segment
- *     starts with one, it is a torn tail: the log is cut there and the
- *     bytes dropped are counted (a later segment may then start at a
- *     higher sequence number: those records were lost with the tail);
+ *   - if no valid record follows in this segment, and no later segment is
+ *     marked (above), it is a torn tail: the log is cut there and the
+ *     bytes dropped are counted;
  *   - otherwise the damage is before the tail: the open fails with
  *     WARP_ECORRUPT naming the file and offset, unless salvage is on, which
  *     skips to the next valid record and counts what it skipped.
+ *   With no later segment marked (and no salvage), the log also ends
+ *   after segment N when N+1's header is zeros or an older segment's, or
+ *   when N+1 starts past N's last sequence number (N's last pages never
+ *   reached the disk). The later segments are then deleted, their bytes
+ *   counted as torn. Salvage keeps the older rule (a later segment with
+ *   records) and reads on past such damage.
  *   The valid record searched for is one whose checksum verifies at an
  *   8-byte boundary, with a sequence number at least the expected one.
  *   New records are then appended after the last valid one.
@@ -117,8 +142,10 @@
 #include "warp.h"
 
 static const char seg_magic[8] = {'W', 'A', 'R', 'P', 'W', 'A', 'L', '1'};
-#define WAL_VERSION     2
-#define WAL_VERSION_MIN 1           /* the oldest still read */
+#define WAL_VERSION     3
+#define WAL_VERSION_MIN 1 /* the oldest still read */
+#define HDR_FLAGS       40
+#define PRIOR_DURABLE   1u /* flags: the segments before this are on disk */
 #define WAL_AHEAD       (64u << 10) /* bytes faulted in ahead of the writer */
 
 static inline uint64_t align8(uint64_t n)
@@ -215,7 +242,7 @@ static uint64_t find_valid(const unsigned char *m, uint64_t size, uint64_t from,
 /* --- segment headers ------------------------------------------------------ */
 
 static void header_fill(unsigned char *h, uint32_t shard, uint64_t seg,
-                        uint64_t first_seq)
+                        uint64_t first_seq, uint32_t flags)
 {
     memset(h, 0, WAL_SEG_HEADER);
     memcpy(h, seg_magic, 8);
@@ -224,6 +251,17 @@ static void header_fill(unsigned char *h, uint32_t shard, uint64_t seg,
     wr64(h + 16, seg);
     wr64(h + 24, first_seq);
     wr64(h + 32, clock_wall_ms());
+    wr32(h + HDR_FLAGS, flags);
+    wr32(h + 60, checksum(h, 60));
+}
+
+/* Mark the header `h` of the current segment PRIOR_DURABLE (writing it as
+ * this version's), once every earlier segment is on disk. Writers never
+ * touch a header after its segment's creation. sync_lock held. */
+static void header_mark_prior_durable(unsigned char *h)
+{
+    wr32(h + 8, WAL_VERSION);
+    wr32(h + HDR_FLAGS, rd32(h + HDR_FLAGS) | PRIOR_DURABLE);
     wr32(h + 60, checksum(h, 60));
 }
 
@@ -477,9 +515,28 @@ static void discard_spare(wal *w)
     w->spare_fd = -1;
 }
 
+/* Whether every segment before the current one is on disk. sync_lock
+ * held. */
+static bool prior_durable(const wal *w)
+{
+    return w->behind_durable && w->nold == 0 && !w->left_dirty;
+}
+
+/* Mark the current segment PRIOR_DURABLE if it is and does not say so
+ * yet; whether it was marked now. sync_lock held. */
+static bool mark_current(wal *w)
+{
+    if (w->fd < 0 || w->cur_flagged || !prior_durable(w))
+        return false;
+    header_mark_prior_durable(w->map);
+    w->cur_flagged = true;
+    return true;
+}
+
 /* Create segment `seg` able to hold `need` record bytes, and make it
- * current: the spare if it fits, else a new file. sync_lock held. */
-static int segment_create(wal *w, uint64_t seg, uint64_t need)
+ * current: the spare if it fits, else a new file. `marked`: every
+ * segment before it is on disk (its header says so). sync_lock held. */
+static int segment_create(wal *w, uint64_t seg, uint64_t need, bool marked)
 {
     char path[4096], spare[4200];
     unsigned char hdr[WAL_SEG_HEADER];
@@ -490,7 +547,7 @@ static int segment_create(wal *w, uint64_t seg, uint64_t need)
     if (size < WAL_SEG_HEADER + need)
         size = WAL_SEG_HEADER + align8(need);
     wal_path(path, sizeof(path), w->dir, w->shard, seg);
-    header_fill(hdr, w->shard, seg, w->next_seq);
+    header_fill(hdr, w->shard, seg, w->next_seq, marked ? PRIOR_DURABLE : 0);
     if (w->spare_fd >= 0 && (w->spare_seg != seg || w->spare_len < size))
         discard_spare(w);
     if (w->spare_fd >= 0) {
@@ -522,6 +579,7 @@ static int segment_create(wal *w, uint64_t seg, uint64_t need)
         return rc;
     }
     w->dir_dirty = w->sync_mode != WAL_SYNC_NOW;
+    w->cur_flagged = marked;
     w->fd = fd;
     w->map = m;
     w->map_len = size;
@@ -617,7 +675,11 @@ static int segment_switch(wal *w, uint64_t need)
     if (old_fd >= 0 && dirty && w->sync_mode == WAL_SYNC_LATER &&
         w->nold == WAL_OLD_MAX && (rc = settle_old(w)))
         goto out;
-    rc = segment_create(w, old_fd >= 0 ? w->seg + 1 : w->seg, need);
+    /* fsync=always has synced the old segment by now; the other modes
+     * leave a dirty one for a later sync */
+    bool prior = prior_durable(w) &&
+                 (old_fd < 0 || !dirty || w->sync_mode == WAL_SYNC_NOW);
+    rc = segment_create(w, old_fd >= 0 ? w->seg + 1 : w->seg, need, prior);
     if (rc || old_fd < 0)
         goto out;
     w->switches++;
@@ -837,6 +899,8 @@ static int sync_range(wal *w)
 
     if (rc)
         return w->sync_err = rc;
+    if (mark_current(w))
+        from = 0; /* and this sync writes the mark */
     uint64_t full = target & ~(page - 1);
     if (w->fd >= 0 && full > from)
         (void)madvise(w->map + from, full - from, MADV_DONTNEED);
@@ -881,6 +945,7 @@ int wal_sync_many(wal **ws, size_t n)
         if (w->fd >= 0)
             last = i;
     }
+    bool fs_synced = (files || whole) && !(files == 1 && !whole);
     if (files == 1 && !whole) {
         for (size_t i = 0; i < n; i++)
             if (ws[i]->fd >= 0 && target[i] != atomic_load(&ws[i]->synced_off))
@@ -903,6 +968,15 @@ int wal_sync_many(wal **ws, size_t n)
                                       memory_order_release);
             w->dir_dirty = false;
             w->left_dirty = false;
+            w->behind_durable = w->behind_durable || fs_synced;
+            /* a recovered segment, or the first one after the segments
+             * behind it reached the disk: say so, after the fact */
+            if (mark_current(w)) {
+                if (io->fdatasync(w->fd) < 0) {
+                    w->sync_err = io_error(errno);
+                    result = result ? result : w->sync_err;
+                }
+            }
         }
         pthread_mutex_unlock(&w->sync_lock);
     }
@@ -998,24 +1072,30 @@ static void remove_others(const char *dir, uint32_t shard, const char *ext)
     free(v);
 }
 
-/* Whether segment `seg` holds a valid header and first record. */
-static bool segment_has_records(const char *dir, uint32_t shard, uint64_t seg)
+/* What a later segment says of the ones before it. `records`: it holds a
+ * valid header and first record, so (before version 3) the log went on
+ * past them. `vouches`: they were on disk, by its PRIOR_DURABLE mark, or
+ * for a segment of version 1 or 2, which has no marks, by its records. */
+static void segment_says(const char *dir, uint32_t shard, uint64_t seg,
+                         bool *records, bool *vouches)
 {
     char path[4096];
     int fd;
     unsigned char *m;
     uint64_t size;
-    bool ok;
 
+    *records = *vouches = false;
     wal_path(path, sizeof(path), dir, shard, seg);
     if (map_file(path, &fd, &m, &size) || fd < 0)
-        return false;
-    ok = header_ok(m, size, shard, seg) &&
-         record_ok(m + WAL_SEG_HEADER, size - WAL_SEG_HEADER, rd64(m + 24),
-                   false);
+        return;
+    if (header_ok(m, size, shard, seg)) {
+        *records = record_ok(m + WAL_SEG_HEADER, size - WAL_SEG_HEADER,
+                             rd64(m + 24), false);
+        *vouches = rd32(m + 8) >= 3 ? (rd32(m + HDR_FLAGS) & PRIOR_DURABLE) != 0
+                                    : *records;
+    }
     munmap(m, size);
     io->close(fd);
-    return ok;
 }
 
 /* Whether segment `seg` was created but never written: empty, or
@@ -1039,13 +1119,37 @@ static bool segment_unwritten(const char *dir, uint32_t shard, uint64_t seg)
     return unwritten;
 }
 
-/* Delete segments segs[0..n), which hold no records, and make that
+/* The bytes of segment `seg` up to its last nonzero one, past the header. */
+static uint64_t segment_used(const char *dir, uint32_t shard, uint64_t seg)
+{
+    char path[4096];
+    int fd;
+    unsigned char *m;
+    uint64_t size, last;
+
+    wal_path(path, sizeof(path), dir, shard, seg);
+    if (map_file(path, &fd, &m, &size) || fd < 0)
+        return 0;
+    for (last = size; last > WAL_SEG_HEADER && m[last - 1] == 0; last--)
+        ;
+    munmap(m, size);
+    io->close(fd);
+    return last > WAL_SEG_HEADER ? last - WAL_SEG_HEADER : 0;
+}
+
+/* Segments segs[0..n), which the log no longer reaches: count their
+ * bytes as torn, and (unless `check_only`) delete them and make that
  * durable: back after a crash, they would follow the records appended
- * before them with their stale headers. */
-static int drop_segments(wal *w, const uint64_t *segs, size_t n)
+ * before them. */
+static int drop_segments(wal *w, const uint64_t *segs, size_t n,
+                         bool check_only, wal_replay_stats *st)
 {
     char path[4096];
 
+    for (size_t i = 0; i < n; i++)
+        st->torn_bytes += segment_used(w->dir, w->shard, segs[i]);
+    if (check_only)
+        return WARP_OK;
     for (size_t i = 0; i < n; i++) {
         wal_path(path, sizeof(path), w->dir, w->shard, segs[i]);
         if (io->unlink(path) < 0 && errno != ENOENT)
@@ -1054,39 +1158,111 @@ static int drop_segments(wal *w, const uint64_t *segs, size_t n)
     return n && io_sync_dir(w->dir) < 0 ? io_error(errno) : WARP_OK;
 }
 
+/* Whether a segment's header is one a power loss can leave behind: zeros
+ * (it never reached the disk) or the intact header of an older segment
+ * (a reused file whose new header did not). Not a damaged one. */
+static bool header_unwritten(const unsigned char *m, uint64_t size,
+                             uint32_t shard, uint64_t seg)
+{
+    return all_zero(m, size < WAL_SEG_HEADER ? size : WAL_SEG_HEADER) ||
+           (header_valid(m, size, shard) && rd64(m + 16) < seg);
+}
+
+/* A replayed segment, kept open until the next one proves to follow it:
+ * if that one does not, the log ends in this one. */
+typedef struct held {
+    int fd;
+    unsigned char *m;
+    uint64_t size, seg, first, end, dirty_end;
+} held;
+
+/* Close `h`; with `sync`, sync it first (replayed, it may be only in the
+ * page cache, after a process crash), and clear *all_synced if that
+ * fails. */
+static void held_close(held *h, bool sync, bool *all_synced)
+{
+    if (h->fd < 0)
+        return;
+    if (sync && io->fdatasync(h->fd) < 0)
+        *all_synced = false;
+    munmap(h->m, h->size);
+    io->close(h->fd);
+    h->fd = -1;
+}
+
+/* Make `h` the current segment: appends go after its last record, its
+ * torn tail cut. */
+static int held_take(wal *w, held *h)
+{
+    int rc = WARP_OK;
+
+    memset(h->m + h->end, 0, h->dirty_end - h->end);
+    w->fd = h->fd;
+    w->map = h->m;
+    w->map_len = h->size;
+    w->seg = h->seg;
+    w->seg_seq = h->first;
+    w->off = align8(h->end);
+    atomic_store(&w->pub_off, w->off);
+    if (io->fdatasync(h->fd) < 0)
+        rc = io_error(errno);
+    atomic_store(&w->synced_off, w->off);
+    w->cur_flagged =
+        rd32(h->m + 8) >= 3 && (rd32(h->m + HDR_FLAGS) & PRIOR_DURABLE) != 0;
+    h->fd = -1;
+    return rc;
+}
+
 /* Replay segments segs[0..n) in order and leave the last one open for
- * appending (or, after a torn tail that nothing follows, that one). */
+ * appending, or the one where the log turns out to end (DURABILITY ORDER,
+ * at the top). Sets w->behind_durable. */
 static int recover_segments(wal *w, const uint64_t *segs, size_t n,
                             bool salvage, bool check_only, wal_apply_fn apply,
                             void *ctx, wal_replay_stats *st)
 {
     char path[4096];
-    bool *has = calloc(n ? n : 1, sizeof(bool)), later = false, tore = false;
+    bool *flags = calloc(n ? 2 * n : 1, sizeof(bool));
+    bool records = false, vouched = false, tore = false, all_synced = true;
+    held prev = {.fd = -1};
     int rc = WARP_OK;
 
-    if (!has)
+    if (!flags)
         return WARP_ENOMEM;
-    for (size_t i = n; i-- > 0;) { /* has[i]: a later segment has records */
-        has[i] = later;
-        later = later || segment_has_records(w->dir, w->shard, segs[i]);
+    /* has[i]: a later segment holds records; on[i]: one says that
+     * segment i was on disk. Salvage keeps the older rule (has[]), which
+     * reads on past more damage. */
+    bool *has = flags, *on = flags + n;
+    for (size_t i = n; i-- > 0;) {
+        bool r, v;
+        has[i] = records;
+        on[i] = vouched;
+        segment_says(w->dir, w->shard, segs[i], &r, &v);
+        records = records || r;
+        vouched = vouched || v;
     }
+    const bool *later = salvage ? has : on;
     for (size_t i = 0; i < n && rc == WARP_OK; i++) {
         scan s = {.path = path,
                   .salvage = salvage,
                   .apply = apply,
                   .ctx = ctx,
                   .st = st,
-                  .later_valid = has[i]};
+                  .later_valid = later[i]};
         int fd;
         unsigned char *m;
         uint64_t size, first;
         bool last = i + 1 == n;
+        /* segment i may be where a power loss cut the log short, after
+         * `prev`: nothing later says that prev was on disk */
+        bool may_end = i > 0 && prev.fd >= 0 && !later[i - 1];
 
         wal_path(path, sizeof(path), w->dir, w->shard, segs[i]);
         if ((rc = map_file(path, &fd, &m, &size)))
             break;
         if (fd < 0 || !header_ok(m, size, w->shard, segs[i])) {
             bool empty = fd < 0 || never_written(m, size, w->shard, segs[i]);
+            bool unwritten =
+                fd < 0 || header_unwritten(m, size, w->shard, segs[i]);
             if (fd >= 0) {
                 munmap(m, size);
                 io->close(fd);
@@ -1096,6 +1272,8 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
                     io->unlink(path);
                 break;
             }
+            if (may_end && unwritten)
+                goto end_at_prev;
             snprintf(st->error, sizeof(st->error),
                      "%s: bad segment header at offset 0", path);
             rc = WARP_ECORRUPT;
@@ -1106,11 +1284,13 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
          * one lost its tail (power loss without fsync) */
         if (i > 0 && first != w->next_seq &&
             !((tore || salvage) && first > w->next_seq)) {
+            munmap(m, size);
+            io->close(fd);
+            if (may_end && first > w->next_seq) /* prev lost its tail */
+                goto end_at_prev;
             snprintf(st->error, sizeof(st->error),
                      "%s: starts at sequence %" PRIu64 ", expected %" PRIu64,
                      path, first, w->next_seq);
-            munmap(m, size);
-            io->close(fd);
             rc = WARP_ECORRUPT;
             break;
         }
@@ -1122,34 +1302,32 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
         rc = scan_segment(&s);
         tore = st->torn_bytes > torn;
         w->next_seq = s.seq;
-        /* A torn tail that no later segment has records after (they hold
-         * a header at most: power loss before their records reached the
-         * disk) ends the log here. This segment takes the appends and the
-         * later ones go: appended after them, the tear would sit in the
-         * middle of the log, and the next open would refuse it. */
-        bool ends_here = last || (tore && !has[i]);
-        if (rc == WARP_OK && ends_here && !last && !check_only)
-            rc = drop_segments(w, segs + i + 1, n - i - 1);
-        if (rc == WARP_OK && ends_here && !check_only) { /* append here on */
-            memset(m + s.end, 0, s.dirty_end - s.end);   /* cut a torn tail */
-            w->fd = fd;
-            w->map = m;
-            w->map_len = size;
-            w->seg = segs[i];
-            w->seg_seq = first;
-            w->off = align8(s.end);
-            atomic_store(&w->pub_off, w->off);
-            if (io->fdatasync(fd) < 0)
-                rc = io_error(errno);
-            atomic_store(&w->synced_off, w->off);
-        } else {
-            munmap(m, size);
-            io->close(fd);
-        }
-        if (ends_here && !check_only)
+        held_close(&prev, !check_only, &all_synced);
+        prev = (held){fd, m, size, segs[i], first, s.end, s.dirty_end};
+        if (rc)
             break;
+        /* A torn tail that nothing later says was on disk ends the log
+         * here: power lost before it reached the disk, and the later
+         * segments hold only what reached it unsynced. This segment takes
+         * the appends and the later ones go: appended after them, the
+         * tear would sit in the middle of the log, and the next open
+         * would refuse it. */
+        if (last || (tore && !later[i])) {
+            rc = drop_segments(w, segs + i + 1, n - i - 1, check_only, st);
+            if (rc == WARP_OK && !check_only)
+                rc = held_take(w, &prev);
+            break;
+        }
+        continue;
+    end_at_prev: /* the log ends after prev's last record */
+        rc = drop_segments(w, segs + i, n - i, check_only, st);
+        if (rc == WARP_OK && !check_only)
+            rc = held_take(w, &prev);
+        break;
     }
-    free(has);
+    held_close(&prev, false, &all_synced);
+    w->behind_durable = all_synced;
+    free(flags);
     return rc;
 }
 

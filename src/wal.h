@@ -67,7 +67,12 @@ typedef struct wal {
     bool left_dirty; /* WAL_SYNC_NONE: a segment closed since the last sync
                       * may hold records not yet on disk */
     int sync_err;    /* a failed sync not made good yet (wal_sync_many()) */
-    int spare_fd;    /* the next segment, readied by wal_prepare(), or -1 */
+    /* every segment before the current one is on disk, but for those in
+     * old[] or left_dirty (false when recovery could not sync one); and
+     * whether the current one's header says so (PRIOR_DURABLE in wal.c);
+     * under sync_lock */
+    bool behind_durable, cur_flagged;
+    int spare_fd; /* the next segment, readied by wal_prepare(), or -1 */
     unsigned char *spare_map;
     uint64_t spare_len, spare_seg;
     uint64_t switches;  /* segments left behind since open */

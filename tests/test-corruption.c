@@ -15,9 +15,14 @@
 
 #include "durability.h"
 
+#include "crc32c.h" /* to rewrite segment headers */
+
 /* The WAL layout (src/wal.c) */
-#define SEG_HEADER 64
-#define REC_HEADER 28
+#define SEG_HEADER    64
+#define REC_HEADER    28
+#define HDR_VERSION   8
+#define HDR_FLAGS     40
+#define PRIOR_DURABLE 1u /* flags: the segments before were on disk */
 
 /* The snapshot layout (src/snapshot.c) */
 #define SNAP_HEADER  64
@@ -167,6 +172,22 @@ static size_t wal_records(const char *path, rec_pos *v, size_t cap)
     }
     free(m);
     return n;
+}
+
+/* Rewrite the version and flags of segment file `path`'s header, with its
+ * checksum. */
+static void set_header(const char *path, uint32_t version, uint32_t flags)
+{
+    size_t len;
+    uint8_t *m = read_whole(path, &len);
+
+    assert_true(len >= SEG_HEADER);
+    memcpy(m + HDR_VERSION, &version, 4);
+    memcpy(m + HDR_FLAGS, &flags, 4);
+    uint32_t crc = crc32c(m, 60);
+    memcpy(m + 60, &crc, 4);
+    write_whole(path, m, len);
+    free(m);
 }
 
 /* The open must fail with WARP_ECORRUPT and an error that names `file`
@@ -336,9 +357,10 @@ static void torn_tail_in_the_newest_of_many_segments_is_cut(void **state)
 }
 
 /* Power loss after a segment switch: segment N lost its last record, and
- * N+1 has its header but no record. The open cuts N's tail and appends to
- * N again (N+1 goes): appended to N+1 instead, the tear sat in the middle
- * of the log, and the next open refused it as damage. */
+ * N+1 has its header, as created (not yet saying that N is on disk), but
+ * no record. The open cuts N's tail and appends to N again (N+1 goes):
+ * appended to N+1 instead, the tear sat in the middle of the log, and the
+ * next open refused it as damage. */
 static void torn_tail_before_a_header_only_segment_is_cut(void **state)
 {
     test_dir *d = *state;
@@ -362,6 +384,7 @@ static void torn_tail_before_a_header_only_segment_is_cut(void **state)
         memset(m + SEG_HEADER, 0, len - SEG_HEADER);
     write_whole(segs[nseg - 1], m, len);
     free(m);
+    set_header(segs[nseg - 1], 3, 0);
 
     warp_db *db = open_disk(d->db, &o);
     assert_true(recovery_of(db).torn_bytes > 0);
@@ -543,6 +566,198 @@ static void missing_middle_segment_refuses_strict_open(void **state)
     assert_rc(warp_open(d->db, &strict, &db), WARP_ECORRUPT);
     assert_null(db);
     assert_non_null(strstr(warp_open_error(), "missing"));
+    free_names(segs);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Power loss across segments (fsync everysec and never)                     */
+/* ------------------------------------------------------------------------ */
+
+/* The kernel writes a log's pages back in any order, so a power loss can
+ * leave segment k short (a torn or zeroed tail) while later segments hold
+ * records that reached the disk unsynced. Their headers then lack
+ * PRIOR_DURABLE (src/wal.c), which is set only once every segment before
+ * is on disk: the log ends in k, and the later segments go. With the mark
+ * on a later segment, the same bytes are damage, as before. */
+
+/* A store of several segments, each of whose headers but the first says
+ * the segments before it were on disk (as after warp_close()); *nseg
+ * receives their number, *recs[i] the record count of segment i. */
+static char **marked_store(const char *path, uint32_t n, size_t *nseg,
+                           size_t *nrecs)
+{
+    rec_pos recs[1024];
+    char **segs;
+
+    make_store(path, n, false);
+    segs = wal_files(path, nseg);
+    assert_true(*nseg >= 4 && *nseg <= 64);
+    for (size_t i = 0; i < *nseg; i++) {
+        nrecs[i] = wal_records(segs[i], recs, ARRAY_SIZE(recs));
+        if (i > 0)
+            set_header(segs[i], 3, PRIOR_DURABLE);
+    }
+    return segs;
+}
+
+/* What a power loss leaves: segments after k without their marks. */
+static void unmark_after(char **segs, size_t nseg, size_t k)
+{
+    for (size_t i = k + 1; i < nseg; i++)
+        set_header(segs[i], 3, 0);
+}
+
+/* Open strictly; the keys of the first `kept` records are there, no
+ * other; the segments after `k` are gone; the store takes writes, and
+ * opens strictly again with nothing torn. */
+static void expect_log_ends(const char *path, char **segs, size_t nseg,
+                            size_t k, uint32_t n, uint32_t kept)
+{
+    warp_options strict = strict_opts();
+    warp_db *db = open_disk(path, &strict);
+
+    assert_true(recovery_of(db).torn_bytes > 0);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(key_state(db, i), i < kept);
+    for (size_t i = k + 1; i < nseg; i++)
+        assert_false(file_exists(segs[i]));
+    write_keys(db, kept, kept + 50);
+    warp_close(db);
+    db = open_disk(path, &strict);
+    assert_int_equal(recovery_of(db).torn_bytes, 0);
+    for (uint32_t i = 0; i < n; i++)
+        assert_int_equal(key_state(db, i), i < kept + 50);
+    warp_close(db);
+}
+
+static uint32_t records_before(const size_t *nrecs, size_t k)
+{
+    uint32_t sum = 0;
+
+    for (size_t i = 0; i < k; i++)
+        sum += (uint32_t)nrecs[i];
+    return sum;
+}
+
+static void power_loss_tear_in_an_older_segment_ends_the_log(void **state)
+{
+    test_dir *d = *state;
+    rec_pos recs[1024];
+    size_t nseg, nrecs[64];
+    uint32_t n = 2000;
+
+    for (int marked = 0; marked < 2; marked++) {
+        char path[400];
+        snprintf(path, sizeof(path), "%s-%d", d->db, marked);
+        char **segs = marked_store(path, n, &nseg, nrecs);
+        size_t k = 1 + (size_t)rnd(nseg - 2); /* not the first or last */
+        size_t nrec = wal_records(segs[k], recs, ARRAY_SIZE(recs));
+        uint64_t at = recs[nrec - 1].off + REC_HEADER + 1;
+        flip_bit(segs[k], at, 3); /* its last record, torn */
+        if (!marked) {
+            unmark_after(segs, nseg, k);
+            expect_log_ends(path, segs, nseg, k, n,
+                            records_before(nrecs, k) + (uint32_t)nrec - 1);
+        } else { /* a later segment was synced after k: damage */
+            warp_options strict = strict_opts();
+            expect_corrupt_open(path, &strict, segs[k], recs[nrec - 1].off, at);
+        }
+        free_names(segs);
+        remove_tree(path);
+    }
+}
+
+static void
+power_loss_zeroed_tail_in_an_older_segment_ends_the_log(void **state)
+{
+    test_dir *d = *state;
+    rec_pos recs[1024];
+    size_t nseg, nrecs[64], len;
+    uint32_t n = 2000;
+
+    for (int marked = 0; marked < 2; marked++) {
+        char path[400];
+        snprintf(path, sizeof(path), "%s-%d", d->db, marked);
+        char **segs = marked_store(path, n, &nseg, nrecs);
+        size_t k = 1 + (size_t)rnd(nseg - 2);
+        size_t nrec = wal_records(segs[k], recs, ARRAY_SIZE(recs));
+        size_t lost = 1 + (size_t)rnd(nrec - 1); /* its last `lost` records */
+        uint8_t *m = read_whole(segs[k], &len);
+        uint64_t cut = recs[nrec - lost].off;
+        memset(m + cut, 0, len - cut); /* pages never written back */
+        write_whole(segs[k], m, len);
+        free(m);
+        if (!marked) {
+            unmark_after(segs, nseg, k);
+            expect_log_ends(path, segs, nseg, k, n,
+                            records_before(nrecs, k) + (uint32_t)(nrec - lost));
+        } else { /* the next segment starts past a gap */
+            warp_options strict = strict_opts();
+            warp_db *db = (warp_db *)&db;
+            assert_rc(warp_open(path, &strict, &db), WARP_ECORRUPT);
+            assert_null(db);
+            assert_non_null(strstr(warp_open_error(), "expected"));
+        }
+        free_names(segs);
+        remove_tree(path);
+    }
+}
+
+/* Segment k+1's header never reached the disk (zeros), or a reused file
+ * still holds an older segment's: the log ends in k. A header that is
+ * neither (a flipped bit) stays damage, marks or not. */
+static void power_loss_unwritten_header_ends_the_log(void **state)
+{
+    test_dir *d = *state;
+    size_t nseg, nrecs[64], len;
+    uint32_t n = 2000;
+
+    for (int shape = 0; shape < 3; shape++) {
+        char path[400];
+        snprintf(path, sizeof(path), "%s-%d", d->db, shape);
+        char **segs = marked_store(path, n, &nseg, nrecs);
+        size_t k = (size_t)rnd(nseg - 2); /* k+1 is not the last */
+        unmark_after(segs, nseg, k);
+        uint8_t *m = read_whole(segs[k + 1], &len);
+        if (shape == 0) {
+            memset(m, 0, SEG_HEADER);
+        } else if (shape == 1) { /* the header of segment 1 */
+            uint8_t *first = read_whole(segs[0], &len);
+            memcpy(m, first, SEG_HEADER);
+            free(first);
+        }
+        write_whole(segs[k + 1], m, len);
+        free(m);
+        if (shape < 2) {
+            expect_log_ends(path, segs, nseg, k, n,
+                            records_before(nrecs, k + 1));
+        } else {
+            warp_options strict = strict_opts();
+            flip_bit(segs[k + 1], 16, 0); /* its segment number */
+            expect_corrupt_open(path, &strict, segs[k + 1], 0, 0);
+        }
+        free_names(segs);
+        remove_tree(path);
+    }
+}
+
+/* A log written before the marks existed (version 2): a later segment
+ * with records still says the earlier ones were written, as it did. */
+static void version_2_segments_keep_the_older_rule(void **state)
+{
+    test_dir *d = *state;
+    rec_pos recs[1024];
+    size_t nseg, nrecs[64];
+    warp_options strict = strict_opts();
+
+    char **segs = marked_store(d->db, 2000, &nseg, nrecs);
+    for (size_t i = 0; i < nseg; i++)
+        set_header(segs[i], 2, 0);
+    size_t k = 1 + (size_t)rnd(nseg - 2);
+    size_t nrec = wal_records(segs[k], recs, ARRAY_SIZE(recs));
+    uint64_t at = recs[nrec - 1].off + REC_HEADER + 1;
+    flip_bit(segs[k], at, 3);
+    expect_corrupt_open(d->db, &strict, segs[k], recs[nrec - 1].off, at);
     free_names(segs);
 }
 
@@ -768,6 +983,10 @@ int main(void)
         DIR_TEST(damage_in_an_older_segment_is_not_a_torn_tail),
         DIR_TEST(damaged_segment_header_refuses_strict_open),
         DIR_TEST(missing_middle_segment_refuses_strict_open),
+        DIR_TEST(power_loss_tear_in_an_older_segment_ends_the_log),
+        DIR_TEST(power_loss_zeroed_tail_in_an_older_segment_ends_the_log),
+        DIR_TEST(power_loss_unwritten_header_ends_the_log),
+        DIR_TEST(version_2_segments_keep_the_older_rule),
         DIR_TEST(bit_flip_anywhere_in_a_snapshot_refuses_strict_open),
         DIR_TEST(salvage_skips_a_damaged_snapshot_block_and_reports_it),
         DIR_TEST(truncated_or_empty_snapshot_refuses_strict_open),
