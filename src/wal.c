@@ -111,12 +111,12 @@
  *   - otherwise the damage is before the tail: the open fails with
  *     WARP_ECORRUPT naming the file and offset, unless salvage is on, which
  *     skips to the next valid record and counts what it skipped.
- *   With no later segment marked (and no salvage), the log also ends
- *   after segment N when N+1's header is zeros or an older segment's, or
- *   when N+1 starts past N's last sequence number (N's last pages never
- *   reached the disk). The later segments are then deleted, their bytes
- *   counted as torn. Salvage keeps the older rule (a later segment with
- *   records) and reads on past such damage.
+ *   With no later segment marked, the log also ends after segment N when
+ *   N+1's header is zeros or an older segment's, or when N+1 starts past
+ *   N's last sequence number (N's last pages never reached the disk).
+ *   The later segments are then deleted, their bytes counted as torn.
+ *   Salvage keeps the older rule (a later segment with records stands
+ *   for a mark) and reads on past gaps.
  *   The valid record searched for is one whose checksum verifies at an
  *   8-byte boundary, with a sequence number at least the expected one.
  *   New records are then appended after the last valid one.
@@ -1325,7 +1325,7 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
             rc = held_take(w, &prev);
         break;
     }
-    held_close(&prev, false, &all_synced);
+    held_close(&prev, !check_only && rc == WARP_OK, &all_synced);
     w->behind_durable = all_synced;
     free(flags);
     return rc;
