@@ -581,8 +581,9 @@ static void missing_middle_segment_refuses_strict_open(void **state)
  * on a later segment, the same bytes are damage, as before. */
 
 /* A store of several segments, each of whose headers but the first says
- * the segments before it were on disk (as after warp_close()); *nseg
- * receives their number, *recs[i] the record count of segment i. */
+ * the segments before it were on disk (as a log synced at every segment
+ * switch has them); *nseg receives their number, nrecs[i] the record
+ * count of segment i. */
 static char **marked_store(const char *path, uint32_t n, size_t *nseg,
                            size_t *nrecs)
 {
