@@ -945,13 +945,14 @@ int wal_sync_many(wal **ws, size_t n)
         if (w->fd >= 0)
             last = i;
     }
-    bool fs_synced = (files || whole) && !(files == 1 && !whole);
+    bool fs_synced = false; /* every file of the logs: syncfs() */
     if (files == 1 && !whole) {
         for (size_t i = 0; i < n; i++)
             if (ws[i]->fd >= 0 && target[i] != atomic_load(&ws[i]->synced_off))
                 rc = io->fdatasync(ws[i]->fd);
     } else if (files || whole) {
         rc = io->syncfs(ws[last]->fd);
+        fs_synced = true;
     }
     if (rc < 0)
         rc = io_error(errno);
@@ -1094,8 +1095,7 @@ static void segment_says(const char *dir, uint32_t shard, uint64_t seg,
         *vouches = rd32(m + 8) >= 3 ? (rd32(m + HDR_FLAGS) & PRIOR_DURABLE) != 0
                                     : *records;
     }
-    munmap(m, size);
-    io->close(fd);
+    unmap_close(fd, m, size);
 }
 
 /* Whether segment `seg` was created but never written: empty, or
@@ -1114,8 +1114,7 @@ static bool segment_unwritten(const char *dir, uint32_t shard, uint64_t seg)
     if (fd < 0)
         return true;
     unwritten = never_written(m, size, shard, seg);
-    munmap(m, size);
-    io->close(fd);
+    unmap_close(fd, m, size);
     return unwritten;
 }
 
@@ -1132,8 +1131,7 @@ static uint64_t segment_used(const char *dir, uint32_t shard, uint64_t seg)
         return 0;
     for (last = size; last > WAL_SEG_HEADER && m[last - 1] == 0; last--)
         ;
-    munmap(m, size);
-    io->close(fd);
+    unmap_close(fd, m, size);
     return last > WAL_SEG_HEADER ? last - WAL_SEG_HEADER : 0;
 }
 
@@ -1185,8 +1183,7 @@ static void held_close(held *h, bool sync, bool *all_synced)
         return;
     if (sync && io->fdatasync(h->fd) < 0)
         *all_synced = false;
-    munmap(h->m, h->size);
-    io->close(h->fd);
+    unmap_close(h->fd, h->m, h->size);
     h->fd = -1;
 }
 
@@ -1264,8 +1261,7 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
             bool unwritten =
                 fd < 0 || header_unwritten(m, size, w->shard, segs[i]);
             if (fd >= 0) {
-                munmap(m, size);
-                io->close(fd);
+                unmap_close(fd, m, size);
             }
             if (last && empty) { /* created, never written: drop it */
                 if (!check_only)
@@ -1284,8 +1280,7 @@ static int recover_segments(wal *w, const uint64_t *segs, size_t n,
          * one lost its tail (power loss without fsync) */
         if (i > 0 && first != w->next_seq &&
             !((tore || salvage) && first > w->next_seq)) {
-            munmap(m, size);
-            io->close(fd);
+            unmap_close(fd, m, size);
             if (may_end && first > w->next_seq) /* prev lost its tail */
                 goto end_at_prev;
             snprintf(st->error, sizeof(st->error),
